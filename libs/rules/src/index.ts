@@ -1,1 +1,9 @@
-export {};
+export type { MirrorRule, RuleAction, RuleMatch, RuleTransforms, RuleSet, RuleError, PortRange } from './types.js';
+export { parseRuleSet, validateRuleSet, RuleSetError, isDefaultDestinationName } from './validate.js';
+export { RuleMatcher } from './matcher.js';
+export type { CompiledRule } from './matcher.js';
+export { BpfFilter } from './bpf-filter.js';
+export { parsePrefix, prefixContains } from './address.js';
+export type { Prefix } from './address.js';
+export { parsePorts } from './ports.js';
+export { protocolNumber, PROTO_ARP } from './protocols.js';
