@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "netmirror_native",
-      "sources": ["csrc/addon.cc"],
+      "sources": ["csrc/addon.cc", "csrc/args.cc", "csrc/bpf.cc", "csrc/sockets.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-O2", "-std=c++17"],
+      "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra"],
       "libraries": ["-lpcap"]
     }
   ]

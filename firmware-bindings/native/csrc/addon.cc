@@ -1,3 +1,14 @@
+// @netmirror/native: the few things JavaScript cannot do, or cannot do fast.
+// Each area registers its own functions; see bpf.cc and sockets.cc.
 #include <napi.h>
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+#include "bpf.h"
+#include "sockets.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  nm::InitBpf(env, exports);
+  nm::InitSockets(env, exports);
+  return exports;
+}
+
 NODE_API_MODULE(netmirror_native, Init)

@@ -1,0 +1,278 @@
+#include "sockets.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "args.h"
+
+namespace nm {
+namespace {
+
+constexpr unsigned kMaxBatch = 1024;  // messages per sendBatch call (UIO_MAXIOV)
+
+// File descriptors this addon opened and has not closed, with the Node
+// environment (main thread or worker) that opened each. closeSocket and
+// sendBatch refuse any other fd, so a stale or mistyped number can never
+// close or write into a descriptor that belongs to libuv, a file or stdio.
+// When an environment shuts down (a worker exits), its sockets are closed.
+std::mutex g_fds_mutex;
+std::unordered_map<int, napi_env> g_fds;
+
+void CloseEnvFds(void* arg) {
+  napi_env env = static_cast<napi_env>(arg);
+  std::lock_guard<std::mutex> lock(g_fds_mutex);
+  for (auto it = g_fds.begin(); it != g_fds.end();) {
+    if (it->second == env) {
+      close(it->first);
+      it = g_fds.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool OwnedFd(Napi::Env env, const char* fn, int fd, bool remove) {
+  std::lock_guard<std::mutex> lock(g_fds_mutex);
+  auto it = g_fds.find(fd);
+  if (it == g_fds.end()) {
+    ThrowType(env, std::string(fn) + ": fd " + std::to_string(fd) +
+                       " is not a socket opened by @netmirror/native (or it was closed)");
+    return false;
+  }
+  if (remove) g_fds.erase(it);
+  return true;
+}
+
+bool ArgFamily(const Napi::CallbackInfo& info, size_t i, const char* fn, int* af) {
+  int64_t f;
+  if (!ArgInt(info, i, fn, "family", 4, 6, &f)) return false;
+  if (f != 4 && f != 6) {
+    ThrowRange(info.Env(), std::string(fn) + ": family must be 4 or 6, got " + std::to_string(f));
+    return false;
+  }
+  *af = f == 4 ? AF_INET : AF_INET6;
+  return true;
+}
+
+Napi::Value Register(Napi::Env env, int fd) {
+  std::lock_guard<std::mutex> lock(g_fds_mutex);
+  g_fds[fd] = env;
+  return Napi::Number::New(env, fd);
+}
+
+// openUdpSocket(family, sndbuf): fd. sndbuf 0 keeps the kernel default.
+Napi::Value OpenUdpSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "openUdpSocket";
+  if (MissingArgs(info, 2, fn)) return env.Undefined();
+  int af;
+  int64_t sndbuf;
+  if (!ArgFamily(info, 0, fn, &af) || !ArgInt(info, 1, fn, "sndbuf", 0, INT32_MAX / 2, &sndbuf))
+    return env.Undefined();
+  int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
+    ThrowErrno(env, fn, "socket", errno);
+    return env.Undefined();
+  }
+  if (sndbuf > 0) {
+    int v = static_cast<int>(sndbuf);
+    // SO_SNDBUFFORCE ignores net.core.wmem_max but needs CAP_NET_ADMIN.
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) {
+      int err = errno;
+      close(fd);
+      ThrowErrno(env, fn, "setsockopt", err);
+      return env.Undefined();
+    }
+  }
+  return Register(env, fd);
+}
+
+// openRawIpSocket(family, protocol): fd. The kernel builds the IP header.
+Napi::Value OpenRawIpSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "openRawIpSocket";
+  if (MissingArgs(info, 2, fn)) return env.Undefined();
+  int af;
+  int64_t proto;
+  if (!ArgFamily(info, 0, fn, &af) || !ArgInt(info, 1, fn, "protocol", 1, 254, &proto))
+    return env.Undefined();
+  int fd = socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, static_cast<int>(proto));
+  if (fd < 0) {
+    ThrowErrno(env, fn, "socket", errno);
+    return env.Undefined();
+  }
+  return Register(env, fd);
+}
+
+// closeSocket(fd): undefined
+Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "closeSocket";
+  if (MissingArgs(info, 1, fn)) return env.Undefined();
+  int64_t fd;
+  if (!ArgInt(info, 0, fn, "fd", 0, INT32_MAX, &fd) || !OwnedFd(env, fn, static_cast<int>(fd), true))
+    return env.Undefined();
+  // Linux releases the descriptor even when close() reports an error (EINTR,
+  // EIO), so it is gone from the table either way; only report the error.
+  if (close(static_cast<int>(fd)) != 0 && errno != EINTR) {
+    ThrowErrno(env, fn, "close", errno);
+  }
+  return env.Undefined();
+}
+
+// makeSockaddr(address, port): Buffer holding a sockaddr_in or sockaddr_in6.
+// IPv6 accepts a zone: "fe80::1%eth0" or "fe80::1%2".
+Napi::Value MakeSockaddr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "makeSockaddr";
+  if (MissingArgs(info, 2, fn)) return env.Undefined();
+  std::string addr;
+  int64_t port;
+  if (!ArgString(info, 0, fn, "address", &addr) || !ArgInt(info, 1, fn, "port", 0, 65535, &port))
+    return env.Undefined();
+
+  sockaddr_in sin{};
+  if (inet_pton(AF_INET, addr.c_str(), &sin.sin_addr) == 1) {
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(static_cast<uint16_t>(port));
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&sin), sizeof sin);
+  }
+  sockaddr_in6 sin6{};
+  std::string host = addr;
+  uint32_t scope = 0;
+  size_t pct = addr.find('%');
+  if (pct != std::string::npos) {
+    host = addr.substr(0, pct);
+    std::string zone = addr.substr(pct + 1);
+    char* end = nullptr;
+    unsigned long z = zone.empty() ? 0 : std::strtoul(zone.c_str(), &end, 10);
+    if (!zone.empty() && end && *end == '\0' && z <= UINT32_MAX) {
+      scope = static_cast<uint32_t>(z);
+    } else {
+      scope = zone.empty() ? 0 : if_nametoindex(zone.c_str());
+      if (scope == 0) {
+        ThrowType(env, std::string(fn) + ": unknown IPv6 zone \"" + zone + "\" in \"" + addr + "\"");
+        return env.Undefined();
+      }
+    }
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &sin6.sin6_addr) != 1) {
+    ThrowType(env, std::string(fn) + ": \"" + addr + "\" is not an IPv4 or IPv6 address literal");
+    return env.Undefined();
+  }
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_port = htons(static_cast<uint16_t>(port));
+  sin6.sin6_scope_id = scope;
+  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&sin6), sizeof sin6);
+}
+
+// Checks a sockaddr Buffer from makeSockaddr and copies it into aligned storage.
+bool ArgSockaddr(const Napi::CallbackInfo& info, size_t i, const char* fn, sockaddr_storage* ss,
+                 socklen_t* sslen) {
+  uint8_t* data;
+  size_t len;
+  if (!ArgBytes(info, i, fn, "sockaddr", &data, &len)) return false;
+  sa_family_t fam = 0;
+  if (len >= sizeof fam) std::memcpy(&fam, data, sizeof fam);
+  if (!((fam == AF_INET && len == sizeof(sockaddr_in)) ||
+        (fam == AF_INET6 && len == sizeof(sockaddr_in6)))) {
+    ThrowType(info.Env(), std::string(fn) + ": sockaddr is not a sockaddr_in/sockaddr_in6 (" +
+                              std::to_string(len) + " bytes, family " + std::to_string(fam) +
+                              "); build it with makeSockaddr()");
+    return false;
+  }
+  std::memset(ss, 0, sizeof *ss);
+  std::memcpy(ss, data, len);
+  *sslen = static_cast<socklen_t>(len);
+  return true;
+}
+
+// sendBatch(fd, sockaddr, buf, offsets, lengths, start, count): number
+//
+// One sendmmsg() of messages [start, start + min(count, 1024)). Returns how
+// many the kernel took (possibly fewer), or -errno when it took none.
+Napi::Value SendBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "sendBatch";
+  if (MissingArgs(info, 7, fn)) return env.Undefined();
+  int64_t fd, start, count;
+  sockaddr_storage ss;
+  socklen_t sslen;
+  uint8_t* buf;
+  size_t buflen;
+  int32_t *offsets, *lengths;
+  size_t noff, nlen;
+  if (!ArgInt(info, 0, fn, "fd", 0, INT32_MAX, &fd) ||
+      !ArgSockaddr(info, 1, fn, &ss, &sslen) ||
+      !ArgBytes(info, 2, fn, "buf", &buf, &buflen) ||
+      !ArgInt32Array(info, 3, fn, "offsets", &offsets, &noff) ||
+      !ArgInt32Array(info, 4, fn, "lengths", &lengths, &nlen) ||
+      !ArgInt(info, 5, fn, "start", 0, INT32_MAX, &start) ||
+      !ArgInt(info, 6, fn, "count", 0, INT32_MAX, &count) ||
+      !OwnedFd(env, fn, static_cast<int>(fd), false))
+    return env.Undefined();
+  const size_t n_arr = noff < nlen ? noff : nlen;
+  if (static_cast<size_t>(start + count) > n_arr) {
+    ThrowRange(env, std::string(fn) + ": messages [" + std::to_string(start) + ", " +
+                        std::to_string(start + count) + ") exceed offsets (" +
+                        std::to_string(noff) + ") or lengths (" + std::to_string(nlen) + ")");
+    return env.Undefined();
+  }
+  const unsigned n = count > kMaxBatch ? kMaxBatch : static_cast<unsigned>(count);
+  if (n == 0) return Napi::Number::New(env, 0);
+
+  // Per-thread scratch: no allocation per call, safe under worker_threads.
+  thread_local mmsghdr msgs[kMaxBatch];
+  thread_local iovec iov[kMaxBatch];
+  for (unsigned j = 0; j < n; j++) {
+    const size_t i = static_cast<size_t>(start) + j;
+    const int64_t off = offsets[i], len = lengths[i];
+    if (off < 0 || len < 0 || off + len > static_cast<int64_t>(buflen)) {
+      ThrowRange(env, std::string(fn) + ": message " + std::to_string(i) + " [offset " +
+                          std::to_string(off) + ", length " + std::to_string(len) +
+                          "] is outside buf (length " + std::to_string(buflen) + ")");
+      return env.Undefined();
+    }
+    iov[j].iov_base = buf + off;
+    iov[j].iov_len = static_cast<size_t>(len);
+    msghdr& h = msgs[j].msg_hdr;
+    h.msg_name = &ss;
+    h.msg_namelen = sslen;
+    h.msg_iov = &iov[j];
+    h.msg_iovlen = 1;
+    h.msg_control = nullptr;
+    h.msg_controllen = 0;
+    h.msg_flags = 0;
+    msgs[j].msg_len = 0;
+  }
+  int sent;
+  do {
+    sent = sendmmsg(static_cast<int>(fd), msgs, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  return Napi::Number::New(env, sent < 0 ? -errno : sent);
+}
+
+}  // namespace
+
+void InitSockets(Napi::Env env, Napi::Object exports) {
+  napi_add_env_cleanup_hook(env, CloseEnvFds, static_cast<napi_env>(env));
+  exports.Set("openUdpSocket", Napi::Function::New(env, OpenUdpSocket, "openUdpSocket"));
+  exports.Set("openRawIpSocket", Napi::Function::New(env, OpenRawIpSocket, "openRawIpSocket"));
+  exports.Set("closeSocket", Napi::Function::New(env, CloseSocket, "closeSocket"));
+  exports.Set("makeSockaddr", Napi::Function::New(env, MakeSockaddr, "makeSockaddr"));
+  exports.Set("sendBatch", Napi::Function::New(env, SendBatch, "sendBatch"));
+  exports.Set("sendBatchMax", Napi::Number::New(env, kMaxBatch));
+}
+
+}  // namespace nm
