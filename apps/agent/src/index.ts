@@ -1,1 +1,4 @@
-export {};
+export { main } from './cli/main.js';
+export * from './pipeline/index.js';
+export * from './sinks/index.js';
+export * from './taps/index.js';

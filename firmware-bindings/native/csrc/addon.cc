@@ -3,11 +3,13 @@
 #include <napi.h>
 
 #include "bpf.h"
+#include "memory.h"
 #include "sockets.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nm::InitBpf(env, exports);
   nm::InitSockets(env, exports);
+  nm::InitMemory(env, exports);
   return exports;
 }
 

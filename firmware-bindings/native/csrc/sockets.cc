@@ -12,6 +12,9 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
+
+#include <linux/filter.h>
 
 #include "args.h"
 
@@ -263,6 +266,54 @@ Napi::Value SendBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, sent < 0 ? -errno : sent);
 }
 
+
+// attachSocketFilter(fd, program): SO_ATTACH_FILTER with a classic BPF
+// program (struct sock_filter array). A socket that only sends (raw UDP or GRE
+// for mirroring) attaches "ret 0" so the kernel queues none of the host's
+// incoming packets of that protocol to it.
+Napi::Value AttachSocketFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "attachSocketFilter";
+  if (MissingArgs(info, 2, fn)) return env.Undefined();
+  int64_t fd;
+  uint8_t* prog;
+  size_t len;
+  if (!ArgInt(info, 0, fn, "fd", 0, INT32_MAX, &fd) || !OwnedFd(env, fn, static_cast<int>(fd), false) ||
+      !ArgBytes(info, 1, fn, "program", &prog, &len))
+    return env.Undefined();
+  if (len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+    ThrowRange(env, std::string(fn) + ": program must be 1-4096 instructions of 8 bytes, got " +
+                        std::to_string(len) + " bytes");
+    return env.Undefined();
+  }
+  std::vector<struct sock_filter> insns(len / sizeof(struct sock_filter));
+  std::memcpy(insns.data(), prog, len);
+  struct sock_fprog fprog;
+  fprog.len = static_cast<unsigned short>(insns.size());
+  fprog.filter = insns.data();
+  if (setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0) {
+    ThrowErrno(env, fn, "setsockopt", errno);
+  }
+  return env.Undefined();
+}
+
+// setSocketOption(fd, level, name, value): an integer socket option.
+Napi::Value SetSocketOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "setSocketOption";
+  if (MissingArgs(info, 4, fn)) return env.Undefined();
+  int64_t fd, level, name, value;
+  if (!ArgInt(info, 0, fn, "fd", 0, INT32_MAX, &fd) || !OwnedFd(env, fn, static_cast<int>(fd), false) ||
+      !ArgInt(info, 1, fn, "level", 0, INT32_MAX, &level) || !ArgInt(info, 2, fn, "name", 0, INT32_MAX, &name) ||
+      !ArgInt(info, 3, fn, "value", INT32_MIN, INT32_MAX, &value))
+    return env.Undefined();
+  int v = static_cast<int>(value);
+  if (setsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), &v, sizeof v) != 0) {
+    ThrowErrno(env, fn, "setsockopt", errno);
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitSockets(Napi::Env env, Napi::Object exports) {
@@ -272,6 +323,8 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("closeSocket", Napi::Function::New(env, CloseSocket, "closeSocket"));
   exports.Set("makeSockaddr", Napi::Function::New(env, MakeSockaddr, "makeSockaddr"));
   exports.Set("sendBatch", Napi::Function::New(env, SendBatch, "sendBatch"));
+  exports.Set("attachSocketFilter", Napi::Function::New(env, AttachSocketFilter, "attachSocketFilter"));
+  exports.Set("setSocketOption", Napi::Function::New(env, SetSocketOption, "setSocketOption"));
   exports.Set("sendBatchMax", Napi::Number::New(env, kMaxBatch));
 }
 

@@ -20,5 +20,10 @@ export {
   closeSocket,
   makeSockaddr,
   sendBatch,
+  attachSocketFilter,
+  setSocketOption,
+  SocketOption,
+  DROP_ALL_FILTER,
 } from './sockets.js';
 export type { IpFamily, UdpSocketOptions } from './sockets.js';
+export { copyBatch } from './memory.js';

@@ -104,3 +104,26 @@ export function sendBatch(
 ): number {
   return native.sendBatch(fd, sockaddr, buf, offsets, lengths, start, count);
 }
+
+/** A classic BPF program that accepts nothing ("ret #0"), for send-only sockets. */
+export const DROP_ALL_FILTER: Buffer = Buffer.from([0x06, 0, 0, 0, 0, 0, 0, 0]);
+
+/**
+ * Attaches a classic BPF socket filter (SO_ATTACH_FILTER); `program` is
+ * `struct sock_filter` bytes as `compileBpf` returns them.
+ */
+export function attachSocketFilter(fd: number, program: Uint8Array): void {
+  native.attachSocketFilter(fd, program);
+}
+
+/** Integer socket options the agent sets, as (level, name). */
+export const SocketOption = {
+  /** Kernel computes the checksum at this offset of a raw IPv6 socket's payload (UDP: 6). */
+  IPV6_CHECKSUM: { level: 41, name: 7 },
+  SO_SNDBUF: { level: 1, name: 7 },
+  SO_RCVBUF: { level: 1, name: 8 },
+} as const;
+
+export function setSocketOption(fd: number, option: { level: number; name: number }, value: number): void {
+  native.setSocketOption(fd, option.level, option.name, value);
+}

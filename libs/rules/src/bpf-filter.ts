@@ -23,7 +23,7 @@ export class BpfFilter {
   program(linkType: number): Buffer {
     let p = this.programs.get(linkType);
     if (!p) {
-      p = compileBpf(this.expression, linkType);
+      p = compileOrRejectAll(this.expression, linkType);
       this.programs.set(linkType, p);
     }
     return p;
@@ -60,5 +60,22 @@ export class BpfFilter {
       }
     }
     return matches;
+  }
+}
+
+/** "ret #0": what an expression that can never match this link type runs as. */
+const REJECT_ALL = Buffer.from([0x06, 0, 0, 0, 0, 0, 0, 0]);
+
+/**
+ * libpcap refuses to compile an expression that rejects every frame of a link
+ * type (`ip` on raw IPv6); tcpdump then exits. In a source with several link
+ * types that is a legitimate "no match" for those interfaces.
+ */
+function compileOrRejectAll(expression: string, linkType: number): Buffer {
+  try {
+    return compileBpf(expression, linkType);
+  } catch (err) {
+    if (/rejects all packets/.test((err as Error).message)) return REJECT_ALL;
+    throw err;
   }
 }

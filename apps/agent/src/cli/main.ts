@@ -1,0 +1,32 @@
+import { runMirror } from './mirror.js';
+
+const USAGE = `netmirror — network mirroring: capture, filter by rules, deliver copies
+
+Usage:
+  netmirror mirror --from SOURCE [--filter EXPR] [--rules FILE] --to DEST [--to DEST ...]
+                   [--stats-json FILE] [--quiet]
+  netmirror help
+
+Sources:       pcap:PATH (pcap or pcapng, sniffed)
+Destinations:  pcap:PATH  pcapng:PATH  vxlan://HOST[:PORT]?vni=N  gre://HOST[?key=N]
+               erspan2://HOST?session=N  erspan3://HOST?session=N  tzsp://HOST[:PORT]
+               (name one with NAME=URI to refer to it from a rules file)
+`;
+
+/** Entry point of the \`netmirror\` command; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'mirror':
+      return runMirror(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`netmirror: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}

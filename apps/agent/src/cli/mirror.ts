@@ -1,0 +1,137 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseRuleSet, RuleSetError } from '@netmirror/rules';
+import type { RuleSet } from '@netmirror/rules';
+import { MirrorSession } from '../pipeline/index.js';
+import type { MirrorSummary, PipelineCounters } from '../pipeline/index.js';
+import { openSink } from '../sinks/index.js';
+import type { Sink } from '../sinks/index.js';
+import { openTap } from '../taps/index.js';
+import { formatSummary } from './summary.js';
+
+const HELP = `Usage: netmirror mirror --from pcap:PATH [--filter EXPR] [--rules FILE] --to [NAME=]URI ...
+
+  --from SOURCE       capture source: pcap:PATH (pcap or pcapng)
+  --filter EXPR       pcap-filter expression, exactly as tcpdump reads it; applied
+                      before the rules (like a capture filter)
+  --rules FILE        mirror rules (YAML or JSON); without it every frame the filter
+                      passes goes to every --to destination
+  --to [NAME=]URI     a destination (repeatable); unnamed ones are to1, to2, ...
+  --stats-json FILE   write the summary counters as JSON
+  --quiet             no progress line and no summary
+`;
+
+/** `netmirror mirror`: returns the exit code (0 ok, 1 the source was damaged or failed, 2 usage). */
+export async function runMirror(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        from: { type: 'string' },
+        filter: { type: 'string' },
+        rules: { type: 'string' },
+        to: { type: 'string', multiple: true },
+        'stats-json': { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (!args.from) return usage('--from is required');
+
+  let ruleSet: RuleSet;
+  let sinks: Map<string, Sink>;
+  let defaults: Sink[];
+  try {
+    ruleSet = args.rules ? parseRuleSet(readFileSync(args.rules, 'utf8'), args.rules) : mirrorEverything();
+    ({ sinks, defaults } = buildSinks(args.to ?? [], ruleSet));
+  } catch (err) {
+    return usage(err instanceof RuleSetError ? `${args.rules}: ${err.message}` : (err as Error).message);
+  }
+  if (sinks.size === 0) return usage('no destination: give --to URI (or destinations in the rules file)');
+
+  let tap;
+  try {
+    tap = openTap(args.from);
+  } catch (err) {
+    process.stderr.write(`netmirror mirror: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const progress = !args.quiet && process.stderr.isTTY ? showProgress : undefined;
+  const session = new MirrorSession({ tap, ruleSet, sinks, defaultSinks: defaults, filter: args.filter, onProgress: progress });
+  const onSignal = (): void => session.stop();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let summary: MirrorSummary;
+  try {
+    summary = await session.run();
+  } catch (err) {
+    process.stderr.write(`netmirror mirror: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (progress) process.stderr.write('\r\x1b[K');
+  if (!args.quiet) process.stdout.write(formatSummary(summary));
+  if (args['stats-json']) writeFileSync(args['stats-json'], JSON.stringify(summary, null, 2) + '\n');
+  if (summary.sourceError) {
+    process.stderr.write(`netmirror mirror: ${summary.sourceError}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Without a rules file: one rule that mirrors everything to every --to destination. */
+function mirrorEverything(): RuleSet {
+  return {
+    destinations: {},
+    rules: [{ name: 'all', priority: 0, action: 'mirror', match: {}, transforms: {}, destinations: [] }],
+  };
+}
+
+/** CLI `--to` destinations (to1, to2, ... unless named) plus the rules file's own. */
+function buildSinks(to: string[], ruleSet: RuleSet): { sinks: Map<string, Sink>; defaults: Sink[] } {
+  const sinks = new Map<string, Sink>();
+  const defaults: Sink[] = [];
+  to.forEach((spec, i) => {
+    const named = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(spec);
+    const name = named && !/^[a-z0-9]+:/.test(spec) ? named[1] : `to${i + 1}`;
+    const uri = named && !/^[a-z0-9]+:/.test(spec) ? named[2] : spec;
+    if (sinks.has(name)) throw new Error(`--to: destination name "${name}" used twice`);
+    const sink = openSink(name, uri);
+    sinks.set(name, sink);
+    defaults.push(sink);
+  });
+  for (const [name, uri] of Object.entries(ruleSet.destinations)) {
+    if (sinks.has(name)) throw new Error(`destination "${name}" is defined both by --to and by the rules file`);
+    sinks.set(name, openSink(name, uri));
+  }
+  for (const rule of ruleSet.rules) {
+    for (const d of rule.destinations) {
+      if (!sinks.has(d)) throw new Error(`rule "${rule.name}" sends to "${d}", which is not defined (${[...sinks.keys()].join(', ') || 'no destinations'})`);
+    }
+  }
+  return { sinks, defaults };
+}
+
+function showProgress(c: PipelineCounters, elapsedSec: number): void {
+  const rate = elapsedSec > 0 ? c.read / elapsedSec : 0;
+  process.stderr.write(
+    `\r\x1b[K${c.read.toLocaleString('en-US')} frames read, ${c.mirrored.toLocaleString('en-US')} mirrored, ${(rate / 1e6).toFixed(2)} Mpps`,
+  );
+}
+
+function usage(message: string): number {
+  process.stderr.write(`netmirror mirror: ${message}\n\n${HELP}`);
+  return 2;
+}

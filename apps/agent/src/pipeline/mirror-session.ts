@@ -1,0 +1,118 @@
+import { FrameBatch } from '@netmirror/packet';
+import type { RuleSet } from '@netmirror/rules';
+import type { InterfaceTotals, Sink, SinkStats } from '../sinks/index.js';
+import { PcapngSink } from '../sinks/index.js';
+import type { Tap } from '../taps/index.js';
+import type { PipelineCounters, RuleCounters } from './counters.js';
+import { Pipeline } from './pipeline.js';
+
+export interface MirrorSessionOptions {
+  tap: Tap;
+  ruleSet: RuleSet;
+  /** Every destination by name. */
+  sinks: ReadonlyMap<string, Sink>;
+  /** Destinations of rules that name none. */
+  defaultSinks: readonly Sink[];
+  filter?: string;
+  batchSize?: number;
+  /** Called about every `progressMs` with the counters so far. */
+  onProgress?: (counters: PipelineCounters, elapsedSec: number) => void;
+  progressMs?: number;
+}
+
+export interface DestinationSummary extends SinkStats {
+  name: string;
+  uri: string;
+  lastError: string | null;
+}
+
+export interface MirrorSummary {
+  source: string;
+  elapsedSec: number;
+  counters: PipelineCounters;
+  rules: RuleCounters[];
+  destinations: DestinationSummary[];
+  /** Why reading stopped early (a damaged file), or null. */
+  sourceError: string | null;
+}
+
+/** Above this fill, an offline source waits for the destination (no loss on replay). */
+const BACKPRESSURE_FILL = 0.5;
+
+/**
+ * Runs a tap through the pipeline into its destinations until the source ends
+ * (or `stop()`), then drains and closes every destination. An offline source
+ * waits for slow destinations; a live one never does.
+ */
+export class MirrorSession {
+  private stopped = false;
+
+  constructor(private readonly options: MirrorSessionOptions) {}
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  async run(): Promise<MirrorSummary> {
+    const o = this.options;
+    const batch = new FrameBatch(o.batchSize ?? 1024);
+    const pipeline = new Pipeline({
+      ruleSet: o.ruleSet,
+      sinks: o.sinks,
+      defaultSinks: o.defaultSinks,
+      filter: o.filter,
+      batchCapacity: batch.capacity,
+    });
+    const sinks = [...new Set(o.sinks.values())];
+    const started = process.hrtime.bigint();
+    const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    let sourceError: string | null = null;
+    let opened = false;
+    let lastProgress = 0;
+    try {
+      for (;;) {
+        if (this.stopped) break;
+        let n: number;
+        try {
+          n = o.tap.next(batch);
+        } catch (err) {
+          sourceError = (err as Error).message;
+          n = 0;
+        }
+        if (!opened) {
+          // Interfaces are known once the first blocks are read.
+          await Promise.all(sinks.map((s) => s.open(o.tap.interfaces)));
+          opened = true;
+        }
+        if (n === 0) break;
+        pipeline.process(batch, o.tap.linkTypes);
+        for (const s of sinks) s.flush();
+        if (!o.tap.live) {
+          for (const s of sinks) if (s.fill() > BACKPRESSURE_FILL) await s.waitForRoom();
+        }
+        if (o.onProgress && Date.now() - lastProgress >= (o.progressMs ?? 250)) {
+          lastProgress = Date.now();
+          o.onProgress(pipeline.counters, elapsed());
+          await new Promise((r) => setImmediate(r)); // let write callbacks and signals run
+        }
+      }
+    } finally {
+      o.tap.close();
+      const drops = o.tap.sourceDrops();
+      const totals: InterfaceTotals[] = o.tap.interfaces.map((_, i) => ({
+        received: pipeline.readPerInterface[i] ?? 0,
+        sourceDropped: drops[i] ?? 0,
+      }));
+      for (const s of sinks) if (s instanceof PcapngSink) s.setInterfaceTotals(totals);
+      if (opened) await Promise.all(sinks.map((s) => s.close()));
+    }
+    return {
+      source: o.tap.uri,
+      elapsedSec: elapsed(),
+      counters: { ...pipeline.counters },
+      rules: pipeline.ruleCounters.map((r) => ({ ...r })),
+      destinations: sinks.map((s) => ({ name: s.name, uri: s.uri, ...s.stats, lastError: s.lastError })),
+      sourceError,
+    };
+  }
+}

@@ -1,0 +1,69 @@
+import { close, openSync, write, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { SinkQueueOptions } from './sink.js';
+import { Sink } from './sink.js';
+
+const closeAsync = promisify(close);
+
+/**
+ * A destination that appends records to a file: the queue's contiguous runs
+ * go out in single asynchronous write() calls, one in flight at a time, so a
+ * slow disk fills this queue and no other.
+ */
+export abstract class FileSink extends Sink {
+  protected fd = -1;
+  private writing = false;
+
+  constructor(
+    name: string,
+    uri: string,
+    readonly path: string,
+    options: SinkQueueOptions = {},
+  ) {
+    super(name, uri, options);
+  }
+
+  /** Creates (truncates) the file and writes its header synchronously. */
+  protected openFile(header: Buffer): void {
+    this.fd = openSync(this.path, 'w');
+    writeSync(this.fd, header);
+  }
+
+  /** Appends bytes outside the queue (trailers at close); the queue must be empty. */
+  protected appendSync(bytes: Buffer): void {
+    writeSync(this.fd, bytes);
+  }
+
+  flush(): void {
+    if (this.writing || this.queue.count === 0 || this.fd < 0) return;
+    const q = this.queue;
+    const start = q.msgOff[q.head];
+    const { messages, end } = q.contiguousRun();
+    this.writing = true;
+    this.writeRun(start, end, messages, end - start);
+  }
+
+  private writeRun(from: number, end: number, messages: number, total: number): void {
+    write(this.fd, this.queue.buf, from, end - from, null, (err, written) => {
+      if (err) {
+        this.writing = false;
+        this.failed(messages, `${this.path}: ${err.message}`);
+      } else if (from + written < end) {
+        this.writeRun(from + written, end, messages, total); // short write: finish the run
+        return;
+      } else {
+        this.writing = false;
+        this.sent(messages, total);
+      }
+      this.flush();
+    });
+  }
+
+  protected async release(): Promise<void> {
+    if (this.fd >= 0) {
+      const fd = this.fd;
+      this.fd = -1;
+      await closeAsync(fd);
+    }
+  }
+}

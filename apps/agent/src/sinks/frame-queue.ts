@@ -1,0 +1,95 @@
+/**
+ * A bounded queue of encoded messages (pcap records, VXLAN payloads, ...) in
+ * one byte ring. The pipeline encodes each copy straight into it; the sink
+ * drains it asynchronously. A message never wraps: it is contiguous in `buf`,
+ * and `msgOff`/`msgLen` describe it, so a drain can hand whole runs to one
+ * write() or sendmmsg(). When the ring is full an offer is refused and the
+ * caller counts a drop: a slow destination loses its own copies only.
+ */
+export class FrameQueue {
+  readonly buf: Buffer;
+  readonly msgOff: Int32Array;
+  readonly msgLen: Int32Array;
+  /** Index of the oldest message in the descriptor ring. */
+  head = 0;
+  /** Messages queued. */
+  count = 0;
+  private writeAt = 0;
+  /** Where the byte run of the newest messages ends before a wrap to 0 (-1: not wrapped). */
+  private wrapAt = -1;
+
+  constructor(
+    readonly byteCapacity: number,
+    readonly msgCapacity: number,
+  ) {
+    this.buf = Buffer.allocUnsafe(byteCapacity);
+    this.msgOff = new Int32Array(msgCapacity);
+    this.msgLen = new Int32Array(msgCapacity);
+  }
+
+  /** Offset where up to `n` bytes may be written, or -1 when the queue is full. */
+  reserve(n: number): number {
+    if (this.count >= this.msgCapacity || n > this.byteCapacity) return -1;
+    if (this.count === 0) {
+      this.writeAt = 0;
+      this.wrapAt = -1;
+      return 0;
+    }
+    const start = this.msgOff[this.head];
+    if (this.wrapAt < 0) {
+      if (this.writeAt + n <= this.byteCapacity) return this.writeAt;
+      return n < start ? 0 : -1; // wrap to the front, if the oldest message left room
+    }
+    return this.writeAt + n < start ? this.writeAt : -1;
+  }
+
+  /** Records a message of `len` bytes written at `off` (from `reserve`). */
+  commit(off: number, len: number): void {
+    if (off < this.writeAt && this.count > 0 && this.wrapAt < 0) this.wrapAt = this.writeAt;
+    const tail = (this.head + this.count) % this.msgCapacity;
+    this.msgOff[tail] = off;
+    this.msgLen[tail] = len;
+    this.count++;
+    this.writeAt = off + len;
+  }
+
+  /** Messages from the head that are contiguous in the descriptor ring. */
+  contiguousMessages(): number {
+    return Math.min(this.count, this.msgCapacity - this.head);
+  }
+
+  /** Messages from the head whose bytes form one run, and that run's end. */
+  contiguousRun(): { messages: number; end: number } {
+    const max = this.contiguousMessages();
+    let end = this.msgOff[this.head];
+    let n = 0;
+    while (n < max) {
+      const i = this.head + n;
+      if (this.msgOff[i] !== end) break;
+      end += this.msgLen[i];
+      n++;
+    }
+    return { messages: n, end };
+  }
+
+  /** Drops the `n` oldest messages (sent or given up on). */
+  release(n: number): void {
+    this.head = (this.head + n) % this.msgCapacity;
+    this.count -= n;
+    if (this.count === 0) {
+      this.writeAt = 0;
+      this.wrapAt = -1;
+    } else if (this.wrapAt >= 0 && this.msgOff[this.head] < this.writeAt) {
+      // The head has reached the messages written after the wrap: one run again.
+      this.wrapAt = -1;
+    }
+  }
+
+  /** How full the queue is, 0..1, by bytes or by messages, whichever is fuller. */
+  fill(): number {
+    if (this.count === 0) return 0;
+    const start = this.msgOff[this.head];
+    const used = this.wrapAt < 0 ? this.writeAt - start : this.wrapAt - start + this.writeAt;
+    return Math.max(used / this.byteCapacity, this.count / this.msgCapacity);
+  }
+}

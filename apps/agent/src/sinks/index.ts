@@ -1,0 +1,10 @@
+export { Sink } from './sink.js';
+export type { SinkStats, FrameCopy, SourceInterface, SinkQueueOptions } from './sink.js';
+export { FrameQueue } from './frame-queue.js';
+export { openSink, DestinationError } from './open-sink.js';
+export { PcapSink } from './pcap-sink.js';
+export { PcapngSink } from './pcapng-sink.js';
+export type { InterfaceTotals } from './pcapng-sink.js';
+export { VxlanSink } from './vxlan-sink.js';
+export { GreSink, Erspan2Sink, Erspan3Sink } from './gre-sink.js';
+export { TzspSink } from './tzsp-sink.js';

@@ -1,0 +1,153 @@
+import type { PacketView } from '@netmirror/packet';
+import { FrameQueue } from './frame-queue.js';
+
+/** Counters every destination keeps; what the summary and telemetry report. */
+export interface SinkStats {
+  /** Copies handed to the destination's queue. */
+  offered: number;
+  /** Copies written or sent. */
+  sent: number;
+  /** Bytes written or sent, including encapsulation. */
+  bytes: number;
+  /** Copies lost because the queue was full (a slow destination). */
+  dropped: number;
+  /** Copies lost to I/O errors (the last one is in `lastError`). */
+  failed: number;
+  /** Copies cut to fit the destination's MTU. */
+  truncated: number;
+  /** Copies this destination cannot carry (e.g. a non-Ethernet frame over VXLAN). */
+  unsupported: number;
+}
+
+/** A frame the pipeline hands to destinations; the view is the decoded original. */
+export interface FrameCopy {
+  src: Buffer;
+  offset: number;
+  caplen: number;
+  wirelen: number;
+  tsSec: number;
+  tsNsec: number;
+  ifIndex: number;
+  /** pcapng epb_flags of the original (direction, reception type), 0 if unknown. */
+  flags: number;
+  linkType: number;
+  view: PacketView;
+}
+
+/** Interface descriptions a destination may record (pcapng IDBs). */
+export interface SourceInterface {
+  linkType: number;
+  snapLen: number;
+  name?: string;
+  description?: string;
+}
+
+export interface SinkQueueOptions {
+  /** Bytes of the destination's queue. */
+  queueBytes?: number;
+  /** Messages of the destination's queue. */
+  queueMessages?: number;
+}
+
+/**
+ * A destination: a bounded queue the pipeline encodes copies into, drained
+ * asynchronously by the concrete sink. `offer` never blocks; when the queue is
+ * full the copy is dropped and counted here.
+ */
+export abstract class Sink {
+  readonly stats: SinkStats = { offered: 0, sent: 0, bytes: 0, dropped: 0, failed: 0, truncated: 0, unsupported: 0 };
+  lastError: string | null = null;
+  protected readonly queue: FrameQueue;
+  private roomWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly uri: string,
+    options: SinkQueueOptions = {},
+  ) {
+    this.queue = new FrameQueue(options.queueBytes ?? 16 << 20, options.queueMessages ?? 32768);
+  }
+
+  /** Opens files or sockets; called once with the source's interfaces. */
+  abstract open(interfaces: readonly SourceInterface[]): Promise<void>;
+
+  /** Encodes a copy into the queue; false when it was dropped (counted). */
+  offer(f: FrameCopy): boolean {
+    this.stats.offered++;
+    const max = this.maxEncodedLength(f);
+    if (max < 0) {
+      this.stats.unsupported++;
+      return false;
+    }
+    const at = this.queue.reserve(max);
+    if (at < 0) {
+      this.stats.dropped++;
+      return false;
+    }
+    this.queue.commit(at, this.encode(f, this.queue.buf, at));
+    return true;
+  }
+
+  /** Upper bound of the bytes `encode` writes for `f`, or -1 if it cannot carry it. */
+  protected abstract maxEncodedLength(f: FrameCopy): number;
+
+  /** Writes the message for `f` at `at`; returns its length. */
+  protected abstract encode(f: FrameCopy, dst: Buffer, at: number): number;
+
+  /** Starts sending what is queued; never blocks. */
+  abstract flush(): void;
+
+  /** How full the queue is, 0..1. */
+  fill(): number {
+    return this.queue.fill();
+  }
+
+  /** Messages still queued. */
+  get pending(): number {
+    return this.queue.count;
+  }
+
+  /** Resolves once the queue is at most `level` full (default: a quarter). */
+  waitForRoom(level = 0.25): Promise<void> {
+    this.flush();
+    if (this.queue.fill() <= level) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.queue.fill() <= level) resolve();
+        else this.roomWaiters.push(check);
+      };
+      this.roomWaiters.push(check);
+    });
+  }
+
+  /** Sends everything queued, then releases files and sockets. */
+  async close(): Promise<void> {
+    await this.waitForRoom(0);
+    await this.release();
+  }
+
+  protected abstract release(): Promise<void>;
+
+  /** Concrete sinks call this after messages left the queue. */
+  protected sent(messages: number, bytes: number): void {
+    this.queue.release(messages);
+    this.stats.sent += messages;
+    this.stats.bytes += bytes;
+    this.wakeWaiters();
+  }
+
+  /** Concrete sinks call this when messages could not be delivered. */
+  protected failed(messages: number, error: string): void {
+    this.queue.release(messages);
+    this.stats.failed += messages;
+    this.lastError = error;
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    if (this.roomWaiters.length === 0) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,3 @@
+export type { Tap } from './tap.js';
+export { PcapFileTap } from './pcap-tap.js';
+export { openTap } from './open-tap.js';

@@ -1,0 +1,52 @@
+import { openCaptureReader } from '@netmirror/pcap';
+import type { CaptureReader } from '@netmirror/pcap';
+import type { FrameBatch } from '@netmirror/packet';
+import type { SourceInterface } from '../sinks/index.js';
+import type { Tap } from './tap.js';
+
+/** Largest snap length we write into headers when a file says "unlimited". */
+const DEFAULT_SNAPLEN = 262144;
+
+/**
+ * `pcap:PATH`: a pcap or pcapng file (format sniffed from its magic), for
+ * offline work, tests and replays.
+ */
+export class PcapFileTap implements Tap {
+  readonly live = false;
+  private readonly reader: CaptureReader;
+  private linkTypeCache: number[] = [];
+
+  constructor(
+    readonly uri: string,
+    path: string,
+  ) {
+    this.reader = openCaptureReader(path);
+  }
+
+  get interfaces(): readonly SourceInterface[] {
+    return this.reader.interfaces.map((i) => ({
+      linkType: i.linkType,
+      snapLen: i.snapLen > 0 ? i.snapLen : DEFAULT_SNAPLEN,
+      name: i.name,
+      description: i.description,
+    }));
+  }
+
+  get linkTypes(): ArrayLike<number> {
+    const ifs = this.reader.interfaces;
+    if (this.linkTypeCache.length !== ifs.length) this.linkTypeCache = ifs.map((i) => i.linkType);
+    return this.linkTypeCache;
+  }
+
+  next(batch: FrameBatch): number {
+    return this.reader.next(batch);
+  }
+
+  sourceDrops(): number[] {
+    return this.reader.interfaces.map((i) => (i.stats?.ifDrop ?? 0) + (i.stats?.osDrop ?? 0));
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}

@@ -1,0 +1,22 @@
+import type { FrameBatch } from '@netmirror/packet';
+import type { SourceInterface } from '../sinks/index.js';
+
+/**
+ * A capture source. It fills batches of frames with timestamps and the index
+ * of the interface each came from. A live tap never waits for destinations;
+ * an offline one (a file) may, so replaying a file loses nothing.
+ */
+export interface Tap {
+  /** The URI it was opened from, e.g. `pcap:/data/in.pcapng`. */
+  readonly uri: string;
+  /** True for live traffic (destinations drop rather than slow capture). */
+  readonly live: boolean;
+  /** Interfaces known so far; `linkTypes[i]` is interface i's link type. */
+  readonly interfaces: readonly SourceInterface[];
+  readonly linkTypes: ArrayLike<number>;
+  /** Fills the batch; 0 at the end. Throws on damage after yielding all good frames. */
+  next(batch: FrameBatch): number;
+  /** Frames the source itself reports lost, per interface (kernel or file statistics). */
+  sourceDrops(): number[];
+  close(): void;
+}
