@@ -125,6 +125,7 @@ export function encodeErspan2(
   len: number,
   h: Erspan2Options,
   seq: number,
+  copyPayload = true,
 ): number {
   const vlan = h.vlan ?? 0;
   const cos = h.cos ?? 0;
@@ -153,7 +154,7 @@ export function encodeErspan2(
   dst[p + 6] = (index >>> 8) & 0xff;
   dst[p + 7] = index & 0xff;
   p += ERSPAN2_HEADER_LEN;
-  copyFrame(src, srcOff, len, dst, p);
+  if (copyPayload) copyFrame(src, srcOff, len, dst, p);
   return n;
 }
 
@@ -174,6 +175,7 @@ export function encodeErspan3(
   seq: number,
   timestamp: number,
   timestampHigh = 0,
+  copyPayload = true,
 ): number {
   const vlan = h.vlan ?? 0;
   const cos = h.cos ?? 0;
@@ -242,7 +244,7 @@ export function encodeErspan3(
     dst[q + 6] = (timestampHigh >>> 8) & 0xff;
     dst[q + 7] = timestampHigh & 0xff;
   }
-  copyFrame(src, srcOff, len, dst, dstOff + hl);
+  if (copyPayload) copyFrame(src, srcOff, len, dst, dstOff + hl);
   return hl + len;
 }
 

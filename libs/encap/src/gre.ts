@@ -95,6 +95,7 @@ export function encodeGre(
   len: number,
   opts: GreOptions,
   seq = 0,
+  copyPayload = true,
 ): number {
   const key = opts.key;
   const withSeq = opts.sequence === true;
@@ -104,7 +105,7 @@ export function encodeGre(
   const hl = GRE_BASE_LEN + (key !== undefined ? 4 : 0) + (withSeq ? 4 : 0);
   if (!fits(dst, dstOff, hl + len)) return -1;
   writeGreHeader(dst, dstOff, EtherType.TEB, key, withSeq, seq);
-  copyFrame(src, srcOff, len, dst, dstOff + hl);
+  if (copyPayload) copyFrame(src, srcOff, len, dst, dstOff + hl);
   return hl + len;
 }
 

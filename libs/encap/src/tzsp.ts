@@ -71,6 +71,7 @@ export function encodeTzsp(
   len: number,
   opts: TzspOptions,
   origLen = len,
+  copyPayload = true,
 ): number {
   const type = opts.type ?? TzspType.RECEIVED;
   const mac = opts.sensorMac;
@@ -101,7 +102,7 @@ export function encodeTzsp(
     for (let i = 0; i < 6; i++) dst[p++] = mac[i];
   }
   dst[p++] = TzspTag.END;
-  copyFrame(src, srcOff, len, dst, p);
+  if (copyPayload) copyFrame(src, srcOff, len, dst, p);
   return hl + len;
 }
 

@@ -35,6 +35,7 @@ export function encodeVxlan(
   srcOff: number,
   len: number,
   vni: number,
+  copyPayload = true,
 ): number {
   checkField('vxlan vni', vni, VXLAN_MAX_VNI);
   checkSource(src, srcOff, len);
@@ -48,7 +49,7 @@ export function encodeVxlan(
   dst[dstOff + 5] = (vni >>> 8) & 0xff;
   dst[dstOff + 6] = vni & 0xff;
   dst[dstOff + 7] = 0;
-  copyFrame(src, srcOff, len, dst, dstOff + VXLAN_HEADER_LEN);
+  if (copyPayload) copyFrame(src, srcOff, len, dst, dstOff + VXLAN_HEADER_LEN);
   return n;
 }
 

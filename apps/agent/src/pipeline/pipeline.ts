@@ -51,6 +51,7 @@ export class Pipeline {
   private readonly view = new PacketView();
   private readonly scratch = Buffer.alloc(SCRATCH_BYTES);
   private readonly copy: FrameCopy;
+  private readonly allSinks: Sink[];
 
   constructor(options: PipelineOptions) {
     this.matcher = new RuleMatcher(options.ruleSet, options.batchCapacity);
@@ -80,7 +81,9 @@ export class Pipeline {
       flags: 0,
       linkType: 1,
       view: this.view,
+      stable: true,
     };
+    this.allSinks = [...new Set([...options.sinks.values(), ...options.defaultSinks])];
   }
 
   /** Runs one batch; `linkTypes[ifIndex]` is the link type of each source interface. */
@@ -119,6 +122,8 @@ export class Pipeline {
       route.counters.matched++;
       this.mirror(route, batch, i, linkType);
     }
+    // The batch's frames are about to be reused: finish every deferred copy.
+    for (const s of this.allSinks) s.completeBatch();
   }
 
   private mirror(route: RuleRoute, batch: FrameBatch, i: number, linkType: number): void {
@@ -128,6 +133,7 @@ export class Pipeline {
     let offset = batch.offset[i];
     let caplen = batch.caplen[i];
     let wirelen = batch.wirelen[i];
+    let stable = true;
     const tsSec = batch.tsSec[i];
     const tsNsec = batch.tsNsec[i];
     if (route.dedup !== null && route.dedup.isDuplicate(src, offset, caplen, tsSec, tsNsec)) {
@@ -150,6 +156,7 @@ export class Pipeline {
       offset = 0;
       caplen -= tags;
       wirelen -= tags;
+      stable = false;
     }
     if (route.slice > 0 && caplen > route.slice) caplen = route.slice;
     const f = this.copy;
@@ -162,6 +169,7 @@ export class Pipeline {
     f.ifIndex = batch.ifIndex[i];
     f.flags = batch.flags[i];
     f.linkType = linkType;
+    f.stable = stable;
     const sinks = route.sinks;
     for (let k = 0; k < sinks.length; k++) sinks[k].offer(f);
     c.mirrored++;

@@ -41,7 +41,7 @@ export abstract class DatagramSink extends Sink {
     this.fd = this.openSocket(this.family);
   }
 
-  flush(): void {
+  protected drain(): void {
     const q = this.queue;
     while (q.count > 0 && this.fd >= 0) {
       const n = Math.min(q.contiguousMessages(), SEND_BATCH_MAX);
@@ -64,7 +64,7 @@ export abstract class DatagramSink extends Sink {
     if (this.retry !== null) return;
     this.retry = setTimeout(() => {
       this.retry = null;
-      this.flush();
+      this.drain();
     }, 1);
   }
 

@@ -34,7 +34,7 @@ export abstract class FileSink extends Sink {
     writeSync(this.fd, bytes);
   }
 
-  flush(): void {
+  protected drain(): void {
     if (this.writing || this.queue.count === 0 || this.fd < 0) return;
     const q = this.queue;
     const start = q.msgOff[q.head];
@@ -55,7 +55,7 @@ export abstract class FileSink extends Sink {
         this.writing = false;
         this.sent(messages, total);
       }
-      this.flush();
+      this.drain();
     });
   }
 

@@ -58,6 +58,12 @@ abstract class GreFamilySink extends DatagramSink {
     return innerLimit(this, f.caplen, this.options.mtu, this.family, this.headerLength);
   }
 
+  /** Copies the frame behind a header-only encoding of `total` bytes; returns `total`. */
+  protected withFrame(f: FrameCopy, at: number, len: number, total: number): number {
+    this.copyFrame(f, at + total - len, len);
+    return total;
+  }
+
   /** Next sequence number (uint32, wrapping). */
   protected nextSeq(): number {
     const s = this.seq;
@@ -77,7 +83,8 @@ export class GreSink extends GreFamilySink {
   }
 
   protected encode(f: FrameCopy, dst: Buffer, at: number): number {
-    return encodeGre(dst, at, f.src, f.offset, this.fit(f), this.gre, this.nextSeq());
+    const len = this.fit(f);
+    return this.withFrame(f, at, len, encodeGre(dst, at, f.src, f.offset, len, this.gre, this.nextSeq(), false));
   }
 }
 
@@ -97,7 +104,7 @@ export class Erspan2Sink extends GreFamilySink {
     h.vlan = v.vlanDepth > 0 ? v.vlanIds[0] : 0;
     h.cos = v.vlanDepth > 0 ? v.vlanPcps[0] : 0;
     h.truncated = len < f.wirelen;
-    return encodeErspan2(dst, at, f.src, f.offset, len, h, this.nextSeq());
+    return this.withFrame(f, at, len, encodeErspan2(dst, at, f.src, f.offset, len, h, this.nextSeq(), false));
   }
 }
 
@@ -122,6 +129,6 @@ export class Erspan3Sink extends GreFamilySink {
     h.cos = v.vlanDepth > 0 ? v.vlanPcps[0] : 0;
     h.truncated = len < f.wirelen;
     const ts = erspan3Timestamp(f.tsSec, f.tsNsec, ErspanGranularity.US_100);
-    return encodeErspan3(dst, at, f.src, f.offset, len, h, this.nextSeq(), ts);
+    return this.withFrame(f, at, len, encodeErspan3(dst, at, f.src, f.offset, len, h, this.nextSeq(), ts, 0, false));
   }
 }

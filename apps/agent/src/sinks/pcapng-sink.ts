@@ -6,6 +6,9 @@ import {
   writeEnhancedPacketBlock,
 } from '@netmirror/pcap';
 import { FileSink } from './file-sink.js';
+
+/** Where an enhanced packet block's frame bytes start. */
+const EPB_DATA_OFFSET = 28;
 import type { FrameCopy, SinkQueueOptions, SourceInterface } from './sink.js';
 
 /** What the pipeline knows about each source interface when a recording closes. */
@@ -81,7 +84,8 @@ export class PcapngSink extends FileSink {
   }
 
   protected encode(f: FrameCopy, dst: Buffer, at: number): number {
-    return writeEnhancedPacketBlock(dst, at, f.ifIndex, f.src, f.offset, f.caplen, f.wirelen, f.tsSec, f.tsNsec, f.flags);
+    this.copyFrame(f, at + EPB_DATA_OFFSET, f.caplen);
+    return writeEnhancedPacketBlock(dst, at, f.ifIndex, f.src, f.offset, f.caplen, f.wirelen, f.tsSec, f.tsNsec, f.flags, true, false);
   }
 
   override async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { PacketView } from '@netmirror/packet';
+import { DeferredCopies } from './deferred-copies.js';
 import { FrameQueue } from './frame-queue.js';
 
 /** Counters every destination keeps; what the summary and telemetry report. */
@@ -32,6 +33,8 @@ export interface FrameCopy {
   flags: number;
   linkType: number;
   view: PacketView;
+  /** True when `src` stays valid until the batch ends (so its copy may be deferred). */
+  stable: boolean;
 }
 
 /** Interface descriptions a destination may record (pcapng IDBs). */
@@ -58,6 +61,7 @@ export abstract class Sink {
   readonly stats: SinkStats = { offered: 0, sent: 0, bytes: 0, dropped: 0, failed: 0, truncated: 0, unsupported: 0 };
   lastError: string | null = null;
   protected readonly queue: FrameQueue;
+  private readonly copies: DeferredCopies;
   private roomWaiters: (() => void)[] = [];
 
   constructor(
@@ -66,6 +70,7 @@ export abstract class Sink {
     options: SinkQueueOptions = {},
   ) {
     this.queue = new FrameQueue(options.queueBytes ?? 16 << 20, options.queueMessages ?? 32768);
+    this.copies = new DeferredCopies(this.queue.buf);
   }
 
   /** Opens files or sockets; called once with the source's interfaces. */
@@ -91,11 +96,30 @@ export abstract class Sink {
   /** Upper bound of the bytes `encode` writes for `f`, or -1 if it cannot carry it. */
   protected abstract maxEncodedLength(f: FrameCopy): number;
 
-  /** Writes the message for `f` at `at`; returns its length. */
+  /**
+   * Writes the message for `f` at `at` and returns its length. The frame's
+   * bytes go in with `copyFrame`, which batches them.
+   */
   protected abstract encode(f: FrameCopy, dst: Buffer, at: number): number;
 
-  /** Starts sending what is queued; never blocks. */
-  abstract flush(): void;
+  /** Places `len` bytes of the frame at `dst[at]` (deferred to the end of the batch when possible). */
+  protected copyFrame(f: FrameCopy, at: number, len: number): void {
+    this.copies.add(f.src, f.offset, at, len, f.stable);
+  }
+
+  /** Completes the batch's frame copies; the pipeline calls it at the end of every batch. */
+  completeBatch(): void {
+    this.copies.flush();
+  }
+
+  /** Starts sending what is queued (after completing the batch's copies); never blocks. */
+  flush(): void {
+    this.copies.flush();
+    this.drain();
+  }
+
+  /** Starts writing or sending queued messages; never blocks. */
+  protected abstract drain(): void;
 
   /** How full the queue is, 0..1. */
   fill(): number {

@@ -50,7 +50,8 @@ export class VxlanSink extends DatagramSink {
 
   protected encode(f: FrameCopy, dst: Buffer, at: number): number {
     const caplen = innerLimit(this, f.caplen, this.options.mtu, this.family, UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-    const n = encodeVxlan(dst, at + UDP_HEADER_LEN, f.src, f.offset, caplen, this.options.vni);
+    const n = encodeVxlan(dst, at + UDP_HEADER_LEN, f.src, f.offset, caplen, this.options.vni, false);
+    this.copyFrame(f, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN, caplen);
     const len = UDP_HEADER_LEN + n;
     const sport = vxlanSourcePort(flowHash(f.view));
     dst[at] = sport >>> 8;
