@@ -1,7 +1,7 @@
 import { FrameBatch } from '@netmirror/packet';
 import type { RuleSet } from '@netmirror/rules';
 import type { InterfaceTotals, Sink, SinkStats } from '../sinks/index.js';
-import { PcapngSink } from '../sinks/index.js';
+import { MAX_ENCAP_OVERHEAD, PcapngSink } from '../sinks/index.js';
 import type { Tap } from '../taps/index.js';
 import type { PipelineCounters, RuleCounters } from './counters.js';
 import { Pipeline } from './pipeline.js';
@@ -36,8 +36,6 @@ export interface MirrorSummary {
   sourceError: string | null;
 }
 
-/** Above this fill, an offline source waits for the destination (no loss on replay). */
-const BACKPRESSURE_FILL = 0.5;
 
 /**
  * Runs a tap through the pipeline into its destinations until the source ends
@@ -85,10 +83,11 @@ export class MirrorSession {
           opened = true;
         }
         if (n === 0) break;
-        pipeline.process(batch, o.tap.linkTypes);
-        for (const s of sinks) s.flush();
-        if (!o.tap.live) {
-          for (const s of sinks) if (s.fill() > BACKPRESSURE_FILL) await s.waitForRoom();
+        if (o.tap.live) {
+          pipeline.process(batch, o.tap.linkTypes);
+          for (const s of sinks) s.flush();
+        } else {
+          await processWithoutLoss(pipeline, batch, o.tap.linkTypes, sinks);
         }
         if (o.onProgress && Date.now() - lastProgress >= (o.progressMs ?? 250)) {
           lastProgress = Date.now();
@@ -115,4 +114,47 @@ export class MirrorSession {
       sourceError,
     };
   }
+}
+
+/**
+ * An offline source can wait, so it never drops: the batch goes through in
+ * runs that fit every destination's free queue space, waiting for the
+ * destinations to drain in between (the source file is read no faster than
+ * the slowest destination takes it, as `tcpdump -r -w` does).
+ */
+async function processWithoutLoss(
+  pipeline: Pipeline,
+  batch: FrameBatch,
+  linkTypes: ArrayLike<number>,
+  sinks: readonly Sink[],
+): Promise<void> {
+  pipeline.prepare(batch, linkTypes);
+  const n = batch.count;
+  let i = 0;
+  while (i < n) {
+    let bytes = Infinity;
+    let messages = Infinity;
+    for (const s of sinks) {
+      const room = s.room();
+      bytes = Math.min(bytes, room.bytes);
+      messages = Math.min(messages, room.messages);
+    }
+    let j = i;
+    for (let used = 0; j < n && j - i < messages; j++) {
+      used += batch.caplen[j] + MAX_ENCAP_OVERHEAD;
+      if (used > bytes) break;
+    }
+    if (j === i) {
+      const busy = sinks.filter((s) => s.pending > 0);
+      if (busy.length > 0) {
+        await Promise.all(busy.map((s) => s.waitForRoom(s.fill() > 0.25 ? 0.25 : 0)));
+        continue;
+      }
+      j = i + 1; // larger than an empty queue: it is dropped and counted
+    }
+    pipeline.processRange(i, j);
+    for (const s of sinks) s.flush();
+    i = j;
+  }
+  pipeline.finishBatch();
 }

@@ -1,5 +1,5 @@
-import { decodeFrame, PacketView } from '@netmirror/packet';
-import type { FrameBatch } from '@netmirror/packet';
+import { decodeFrame, FrameBatch, PacketView } from '@netmirror/packet';
+
 import { BpfFilter, RuleMatcher } from '@netmirror/rules';
 import type { RuleSet } from '@netmirror/rules';
 import type { FrameCopy, Sink } from '../sinks/index.js';
@@ -52,6 +52,8 @@ export class Pipeline {
   private readonly scratch = Buffer.alloc(SCRATCH_BYTES);
   private readonly copy: FrameCopy;
   private readonly allSinks: Sink[];
+  private batch: FrameBatch = new FrameBatch(0);
+  private linkTypes: ArrayLike<number> = [];
 
   constructor(options: PipelineOptions) {
     this.matcher = new RuleMatcher(options.ruleSet, options.batchCapacity);
@@ -88,15 +90,29 @@ export class Pipeline {
 
   /** Runs one batch; `linkTypes[ifIndex]` is the link type of each source interface. */
   process(batch: FrameBatch, linkTypes: ArrayLike<number>): void {
-    const n = batch.count;
-    if (n === 0) return;
+    this.prepare(batch, linkTypes);
+    this.processRange(0, batch.count);
+    this.finishBatch();
+  }
+
+  /** Runs the batch-wide BPF programs; then `processRange` over it, then `finishBatch`. */
+  prepare(batch: FrameBatch, linkTypes: ArrayLike<number>): void {
+    this.batch = batch;
+    this.linkTypes = linkTypes;
+    if (batch.count === 0) return;
+    if (this.filter !== null) this.filter.run(batch, linkTypes);
+    this.matcher.prepareBatch(batch, linkTypes);
+  }
+
+  /** Frames [start, end) of the prepared batch. */
+  processRange(start: number, end: number): void {
+    const batch = this.batch;
+    const linkTypes = this.linkTypes;
     const c = this.counters;
     const filter = this.filter;
-    if (filter !== null) filter.run(batch, linkTypes);
-    this.matcher.prepareBatch(batch, linkTypes);
     const view = this.view;
     const buf = batch.buf;
-    for (let i = 0; i < n; i++) {
+    for (let i = start; i < end; i++) {
       const ifIndex = batch.ifIndex[i];
       c.read++;
       c.bytesRead += batch.caplen[i];
@@ -122,7 +138,10 @@ export class Pipeline {
       route.counters.matched++;
       this.mirror(route, batch, i, linkType);
     }
-    // The batch's frames are about to be reused: finish every deferred copy.
+  }
+
+  /** The batch's frames are about to be reused: finish every deferred copy. */
+  finishBatch(): void {
     for (const s of this.allSinks) s.completeBatch();
   }
 

@@ -85,6 +85,21 @@ export class FrameQueue {
     }
   }
 
+  /**
+   * Bytes that messages can certainly take, however they wrap: the larger free
+   * region alone (a message never straddles the end of the ring).
+   */
+  freeBytes(): number {
+    if (this.count === 0) return this.byteCapacity;
+    const start = this.msgOff[this.head];
+    return this.wrapAt < 0 ? Math.max(this.byteCapacity - this.writeAt, start - 1) : start - this.writeAt - 1;
+  }
+
+  /** Messages that can still be queued. */
+  freeMessages(): number {
+    return this.msgCapacity - this.count;
+  }
+
   /** How full the queue is, 0..1, by bytes or by messages, whichever is fuller. */
   fill(): number {
     if (this.count === 0) return 0;

@@ -1,4 +1,4 @@
-export { Sink } from './sink.js';
+export { Sink, MAX_ENCAP_OVERHEAD } from './sink.js';
 export type { SinkStats, FrameCopy, SourceInterface, SinkQueueOptions } from './sink.js';
 export { FrameQueue } from './frame-queue.js';
 export { openSink, DestinationError } from './open-sink.js';

@@ -2,6 +2,9 @@ import type { PacketView } from '@netmirror/packet';
 import { DeferredCopies } from './deferred-copies.js';
 import { FrameQueue } from './frame-queue.js';
 
+/** Most bytes any destination adds around a frame (pcapng EPB with flags: 48). */
+export const MAX_ENCAP_OVERHEAD = 64;
+
 /** Counters every destination keeps; what the summary and telemetry report. */
 export interface SinkStats {
   /** Copies handed to the destination's queue. */
@@ -120,6 +123,16 @@ export abstract class Sink {
 
   /** Starts writing or sending queued messages; never blocks. */
   protected abstract drain(): void;
+
+  /** Most bytes of frames (plus MAX_ENCAP_OVERHEAD each) and frames the queue can take now. */
+  room(): { bytes: number; messages: number } {
+    return { bytes: this.queue.freeBytes(), messages: this.queue.freeMessages() };
+  }
+
+  /** Whether the queue could take a copy of `len` frame bytes even if it were empty. */
+  canEverHold(len: number): boolean {
+    return len + MAX_ENCAP_OVERHEAD <= this.queue.byteCapacity;
+  }
 
   /** How full the queue is, 0..1. */
   fill(): number {
