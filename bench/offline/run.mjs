@@ -36,9 +36,19 @@ const netmirror = join(root, 'apps/agent/bin/netmirror.js');
 
 if (!existsSync(input)) {
   console.log(`generating ${frames} frames into ${input} ...`);
-  run('node', [join(root, 'tools/capgen/bin/capgen.js'), '--frames', String(frames), '--seed', values.seed, '--out', input]);
+  run('node', [
+    join(root, 'tools/capgen/bin/capgen.js'),
+    '--frames',
+    String(frames),
+    '--seed',
+    values.seed,
+    '--out',
+    input,
+  ]);
 }
-console.log(`input: ${input} (${frames} frames, ${(statSync(input).size / 1e6).toFixed(0)} MB), filter '${filter}', ${reps} runs each, interleaved`);
+console.log(
+  `input: ${input} (${frames} frames, ${(statSync(input).size / 1e6).toFixed(0)} MB), filter '${filter}', ${reps} runs each, interleaved`,
+);
 
 // A UDP socket that never reads: the VXLAN copies have a real receiver on loopback.
 const sink = createSocket('udp4');
@@ -48,12 +58,37 @@ const vxlanPort = sink.address().port;
 const results = { tcpdump: [], pcap: [], vxlan: [] };
 let gcCounts = [];
 for (let i = 0; i < reps; i++) {
-  results.tcpdump.push(timed('tcpdump', ['--time-stamp-precision=nano', '-r', input, '-w', out('tcpdump'), filter]));
-  const pcapRun = timedNode(['--trace-gc', netmirror, 'mirror', '--from', `pcap:${input}`, '--filter', filter, '--to', `pcap:${out('netmirror')}`, '--quiet']);
+  results.tcpdump.push(
+    timed('tcpdump', ['--time-stamp-precision=nano', '-r', input, '-w', out('tcpdump'), filter]),
+  );
+  const pcapRun = timedNode([
+    '--trace-gc',
+    netmirror,
+    'mirror',
+    '--from',
+    `pcap:${input}`,
+    '--filter',
+    filter,
+    '--to',
+    `pcap:${out('netmirror')}`,
+    '--quiet',
+  ]);
   results.pcap.push(pcapRun.seconds);
-  gcCounts.push(pcapRun.stdout.split('\n').filter((l) => /Scavenge|Mark-Compact|Mark-sweep/.test(l)).length);
+  gcCounts.push(
+    pcapRun.stdout.split('\n').filter((l) => /Scavenge|Mark-Compact|Mark-sweep/.test(l)).length,
+  );
   results.vxlan.push(
-    timedNode([netmirror, 'mirror', '--from', `pcap:${input}`, '--filter', filter, '--to', `vxlan://127.0.0.1:${vxlanPort}?vni=1`, '--quiet']).seconds,
+    timedNode([
+      netmirror,
+      'mirror',
+      '--from',
+      `pcap:${input}`,
+      '--filter',
+      filter,
+      '--to',
+      `vxlan://127.0.0.1:${vxlanPort}?vni=1`,
+      '--quiet',
+    ]).seconds,
   );
 }
 sink.close();
@@ -66,8 +101,12 @@ const row = (name, list) => {
 console.log(row(`tcpdump -r IN -w OUT '${filter}'`, results.tcpdump));
 console.log(row('netmirror mirror --filter ... --to pcap:OUT', results.pcap));
 console.log(row('netmirror mirror --filter ... --to vxlan://127.0.0.1', results.vxlan));
-console.log(`ratio pcap  (netmirror / tcpdump): ${(median(results.tcpdump) / median(results.pcap)).toFixed(2)}`);
-console.log(`ratio vxlan (netmirror / tcpdump -w): ${(median(results.tcpdump) / median(results.vxlan)).toFixed(2)}`);
+console.log(
+  `ratio pcap  (netmirror / tcpdump): ${(median(results.tcpdump) / median(results.pcap)).toFixed(2)}`,
+);
+console.log(
+  `ratio vxlan (netmirror / tcpdump -w): ${(median(results.tcpdump) / median(results.vxlan)).toFixed(2)}`,
+);
 console.log(`pcap output equals tcpdump's, record for record: ${same ? 'yes' : 'NO'}`);
 console.log(`garbage collections in a netmirror run of ${frames} frames: ${gcCounts.join(', ')}`);
 for (const name of ['tcpdump', 'netmirror']) rmSync(out(name), { force: true });

@@ -9,7 +9,15 @@ const dir = mkdtempSync(join(tmpdir(), 'netmirror-tests-'));
 const report = join(dir, 'report.json');
 const run = spawnSync(
   'npx',
-  ['--no-install', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  [
+    '--no-install',
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit' },
 );
 let passed = 0;

@@ -31,7 +31,14 @@ export interface NativeBinding {
   ): number;
   attachSocketFilter(fd: number, program: Uint8Array): void;
   setSocketOption(fd: number, level: number, name: number, value: number): void;
-  copyBatch(src: Uint8Array, srcOffsets: Int32Array, dst: Uint8Array, dstOffsets: Int32Array, lengths: Int32Array, count: number): void;
+  copyBatch(
+    src: Uint8Array,
+    srcOffsets: Int32Array,
+    dst: Uint8Array,
+    dstOffsets: Int32Array,
+    lengths: Int32Array,
+    count: number,
+  ): void;
   readonly sendBatchMax: number;
 }
 

@@ -219,7 +219,7 @@ describe('worker threads', () => {
     await once(worker, 'exit');
     expect(msg.sent).toBe(1);
     expect(msg.link).toMatch(/^socket:\[\d+\]$/);
-    let after = '';
+    let after: string;
     try {
       after = readlinkSync(`/proc/self/fd/${msg.fd}`);
     } catch {

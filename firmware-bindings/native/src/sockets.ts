@@ -124,6 +124,10 @@ export const SocketOption = {
   SO_RCVBUF: { level: 1, name: 8 },
 } as const;
 
-export function setSocketOption(fd: number, option: { level: number; name: number }, value: number): void {
+export function setSocketOption(
+  fd: number,
+  option: { level: number; name: number },
+  value: number,
+): void {
   native.setSocketOption(fd, option.level, option.name, value);
 }

@@ -4,7 +4,13 @@
  * `Uint8Array.prototype.set(subarray)` from 64 bytes up (see README), and
  * allocates nothing.
  */
-export function copyFrame(src: Buffer, srcOff: number, len: number, dst: Buffer, dstOff: number): void {
+export function copyFrame(
+  src: Buffer,
+  srcOff: number,
+  len: number,
+  dst: Buffer,
+  dstOff: number,
+): void {
   src.copy(dst, dstOff, srcOff, srcOff + len);
 }
 

@@ -14,7 +14,15 @@ import { QINQ_ICMP, TCP_SYN, VLAN_UDP } from './testing/inner.js';
 describe('encodeErspan2', () => {
   it('writes GRE with S, then ver=1 VLAN COS En T session, index', () => {
     const out = Buffer.alloc(200);
-    const n = encodeErspan2(out, 0, TCP_SYN, 0, TCP_SYN.length, { sessionId: 0x155, vlan: 0xabc, cos: 5, index: 0x12345 }, 0x0a0b0c0d);
+    const n = encodeErspan2(
+      out,
+      0,
+      TCP_SYN,
+      0,
+      TCP_SYN.length,
+      { sessionId: 0x155, vlan: 0xabc, cos: 5, index: 0x12345 },
+      0x0a0b0c0d,
+    );
     expect(n).toBe(16 + 58);
     expect(out.subarray(0, 16)).toEqual(hex`
       10 00  88 be     // GRE: S=1, version 0, protocol ERSPAN (type II)
@@ -32,25 +40,50 @@ describe('encodeErspan2', () => {
     expect(out.subarray(8, 12)).toEqual(hex`10 00  18 01`); // En=11
     encodeErspan2(out, 0, QINQ_ICMP, 0, QINQ_ICMP.length, { sessionId: 1 }, 0);
     expect(out.subarray(8, 12)).toEqual(hex`10 00  18 01`);
-    encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 0x3ff, encap: ErspanEncap.DOT1Q, truncated: true, vlan: 7 }, 0);
+    encodeErspan2(
+      out,
+      0,
+      TCP_SYN,
+      0,
+      58,
+      { sessionId: 0x3ff, encap: ErspanEncap.DOT1Q, truncated: true, vlan: 7 },
+      0,
+    );
     expect(out.subarray(8, 12)).toEqual(hex`10 07  17 ff`); // En=10 T=1 session=1023
   });
 
   it('returns -1 when it does not fit and rejects out-of-range fields', () => {
     expect(encodeErspan2(Buffer.alloc(16 + 57), 0, TCP_SYN, 0, 58, { sessionId: 1 }, 0)).toBe(-1);
     const out = Buffer.alloc(200);
-    expect(() => encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 1024 }, 0)).toThrow(/session id/);
-    expect(() => encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 1, vlan: 4096 }, 0)).toThrow(/vlan/);
+    expect(() => encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 1024 }, 0)).toThrow(
+      /session id/,
+    );
+    expect(() => encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 1, vlan: 4096 }, 0)).toThrow(
+      /vlan/,
+    );
     expect(() => encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 1, cos: 8 }, 0)).toThrow(/cos/);
-    expect(() => encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 1, index: 1 << 20 }, 0)).toThrow(/index/);
-    expect(() => encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 1 }, 2 ** 32)).toThrow(/sequence/);
+    expect(() =>
+      encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 1, index: 1 << 20 }, 0),
+    ).toThrow(/index/);
+    expect(() => encodeErspan2(out, 0, TCP_SYN, 0, 58, { sessionId: 1 }, 2 ** 32)).toThrow(
+      /sequence/,
+    );
   });
 });
 
 describe('encodeErspan3', () => {
   it('writes ver=2, timestamp, SGT, P FT HwID D Gra O', () => {
     const out = Buffer.alloc(200);
-    const h = { sessionId: 0x2aa, vlan: 100, cos: 3, bso: 2, truncated: true, sgt: 0xbeef, hwId: 0x2d, egress: true };
+    const h = {
+      sessionId: 0x2aa,
+      vlan: 100,
+      cos: 3,
+      bso: 2,
+      truncated: true,
+      sgt: 0xbeef,
+      hwId: 0x2d,
+      egress: true,
+    };
     const n = encodeErspan3(out, 0, TCP_SYN, 0, 58, h, 9, 0x11223344);
     expect(n).toBe(20 + 58);
     expect(out.subarray(0, 20)).toEqual(hex`
@@ -67,7 +100,11 @@ describe('encodeErspan3', () => {
 
   it('writes the platform ID 3 subheader with the upper timestamp when asked', () => {
     const out = Buffer.alloc(200);
-    const h = { sessionId: 5, granularity: ErspanGranularity.IEEE_1588, subheaderPortIndex: 0x1234 };
+    const h = {
+      sessionId: 5,
+      granularity: ErspanGranularity.IEEE_1588,
+      subheaderPortIndex: 0x1234,
+    };
     const n = encodeErspan3(out, 0, TCP_SYN, 0, 58, h, 1, 123_456_789, 1_700_000_000);
     expect(n).toBe(28 + 58);
     expect(out.subarray(8, 28)).toEqual(hex`
@@ -83,10 +120,18 @@ describe('encodeErspan3', () => {
 
   it('rejects out-of-range fields', () => {
     const out = Buffer.alloc(200);
-    expect(() => encodeErspan3(out, 0, TCP_SYN, 0, 58, { sessionId: 1, hwId: 64 }, 0, 0)).toThrow(/hw id/);
-    expect(() => encodeErspan3(out, 0, TCP_SYN, 0, 58, { sessionId: 1, bso: 4 }, 0, 0)).toThrow(/bso/);
-    expect(() => encodeErspan3(out, 0, TCP_SYN, 0, 58, { sessionId: 1 }, 0, 2 ** 32)).toThrow(/timestamp/);
-    expect(encodeErspan3(Buffer.alloc(20 + 57), 0, TCP_SYN, 0, 58, { sessionId: 1 }, 0, 0)).toBe(-1);
+    expect(() => encodeErspan3(out, 0, TCP_SYN, 0, 58, { sessionId: 1, hwId: 64 }, 0, 0)).toThrow(
+      /hw id/,
+    );
+    expect(() => encodeErspan3(out, 0, TCP_SYN, 0, 58, { sessionId: 1, bso: 4 }, 0, 0)).toThrow(
+      /bso/,
+    );
+    expect(() => encodeErspan3(out, 0, TCP_SYN, 0, 58, { sessionId: 1 }, 0, 2 ** 32)).toThrow(
+      /timestamp/,
+    );
+    expect(encodeErspan3(Buffer.alloc(20 + 57), 0, TCP_SYN, 0, 58, { sessionId: 1 }, 0, 0)).toBe(
+      -1,
+    );
   });
 });
 
@@ -106,7 +151,10 @@ describe('erspan3Timestamp', () => {
       const us = exact(sec, nsec, 100_000n);
       expect([erspan3Timestamp(sec, nsec), erspan3TimestampHigh(sec, nsec)]).toEqual(us);
       const ns = exact(sec, nsec, 100n);
-      expect([erspan3Timestamp(sec, nsec, ErspanGranularity.NS_100), erspan3TimestampHigh(sec, nsec, ErspanGranularity.NS_100)]).toEqual(ns);
+      expect([
+        erspan3Timestamp(sec, nsec, ErspanGranularity.NS_100),
+        erspan3TimestampHigh(sec, nsec, ErspanGranularity.NS_100),
+      ]).toEqual(ns);
     }
   });
   it('splits IEEE 1588 into nanoseconds (low) and seconds (high), and refuses CUSTOM', () => {
@@ -133,7 +181,16 @@ describe('decodeErspan', () => {
 
   it('decodes type II', () => {
     const d = decodeErspan(TYPE2);
-    expect(d).toMatchObject({ ok: true, type: 2, sessionId: 100, vlan: 10, cos: 0, encap: 3, truncated: false, index: 7 });
+    expect(d).toMatchObject({
+      ok: true,
+      type: 2,
+      sessionId: 100,
+      vlan: 10,
+      cos: 0,
+      encap: 3,
+      truncated: false,
+      index: 7,
+    });
     if (d.ok) {
       expect(d.gre.sequence).toBe(42);
       expect(TYPE2.subarray(d.innerOffset, d.innerOffset + d.innerLength)).toEqual(VLAN_UDP);
@@ -147,7 +204,14 @@ describe('decodeErspan', () => {
 
   it('round-trips type II and III with all fields', () => {
     const out = Buffer.alloc(300);
-    const h2 = { sessionId: 1023, vlan: 4095, cos: 7, encap: ErspanEncap.ISL, truncated: true, index: 0xfffff };
+    const h2 = {
+      sessionId: 1023,
+      vlan: 4095,
+      cos: 7,
+      encap: ErspanEncap.ISL,
+      truncated: true,
+      index: 0xfffff,
+    };
     let n = encodeErspan2(out, 5, QINQ_ICMP, 0, QINQ_ICMP.length, h2, 0xffffffff);
     let d = decodeErspan(out, 5, 5 + n);
     expect(d).toMatchObject({ ok: true, type: 2, ...h2 });
@@ -186,11 +250,32 @@ describe('decodeErspan', () => {
   it('rejects malformed input with a reason', () => {
     const cases: Array<[Buffer, RegExp]> = [
       [hex`10 00 88 be  00 00 00 01  10 0a 18`, /shorter than the 8-byte type II header/],
-      [Buffer.concat([hex`10 00 88 be  00 00 00 01  20 0a 18 64 00 00 00 07`, TCP_SYN]), /version 2 under GRE 0x88BE, expected 1/],
-      [Buffer.concat([hex`10 00 22 eb  00 00 00 01  10 0a 18 64 00 00 00 07 00 00 80 00`, TCP_SYN]), /version 1 under GRE 0x22EB, expected 2/],
-      [hex`10 00 22 eb  00 00 00 01  20 0a 18 64 00 00`, /shorter than the 12-byte type III header/],
-      [Buffer.concat([hex`10 00 22 eb  00 00 00 01  20 0a 18 64 00 00 00 07 00 00 88 00`, TCP_SYN]), /frame type 2/],
-      [hex`10 00 22 eb  00 00 00 01  20 0a 18 64 00 00 00 07 00 00 80 01  0c 00 00 01`, /O bit set/],
+      [
+        Buffer.concat([hex`10 00 88 be  00 00 00 01  20 0a 18 64 00 00 00 07`, TCP_SYN]),
+        /version 2 under GRE 0x88BE, expected 1/,
+      ],
+      [
+        Buffer.concat([
+          hex`10 00 22 eb  00 00 00 01  10 0a 18 64 00 00 00 07 00 00 80 00`,
+          TCP_SYN,
+        ]),
+        /version 1 under GRE 0x22EB, expected 2/,
+      ],
+      [
+        hex`10 00 22 eb  00 00 00 01  20 0a 18 64 00 00`,
+        /shorter than the 12-byte type III header/,
+      ],
+      [
+        Buffer.concat([
+          hex`10 00 22 eb  00 00 00 01  20 0a 18 64 00 00 00 07 00 00 88 00`,
+          TCP_SYN,
+        ]),
+        /frame type 2/,
+      ],
+      [
+        hex`10 00 22 eb  00 00 00 01  20 0a 18 64 00 00 00 07 00 00 80 01  0c 00 00 01`,
+        /O bit set/,
+      ],
       [hex`10 00 88 be  00 00 00 01  10 0a 18 64 00 00 00 07  00 11 22`, /inner frame of 3 bytes/],
       [Buffer.concat([hex`00 00 65 58`, TCP_SYN]), /GRE protocol 0x6558, expected/],
       [hex`10 00 88`, /gre: 3 bytes/],

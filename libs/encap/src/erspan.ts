@@ -130,9 +130,17 @@ export function encodeErspan2(
   const vlan = h.vlan ?? 0;
   const cos = h.cos ?? 0;
   const index = h.index ?? 0;
-  const en: number = h.encap ?? (innerIsTagged(src, srcOff, len) ? ErspanEncap.TAG_PRESERVED : ErspanEncap.UNTAGGED);
+  const en: number =
+    h.encap ?? (innerIsTagged(src, srcOff, len) ? ErspanEncap.TAG_PRESERVED : ErspanEncap.UNTAGGED);
   // One cheap test on the hot path; the per-field checks (with their messages) only run when it fails.
-  if (!(ok(h.sessionId, 0x3ff) && ok(vlan, 0xfff) && ok(cos, 7) && ok(index, 0xfffff) && ok(en, 3) && seq >>> 0 === seq)) {
+  if (!(
+    ok(h.sessionId, 0x3ff) &&
+    ok(vlan, 0xfff) &&
+    ok(cos, 7) &&
+    ok(index, 0xfffff) &&
+    ok(en, 3) &&
+    seq >>> 0 === seq
+  )) {
     checkField('erspan session id', h.sessionId, 0x3ff);
     checkField('erspan vlan', vlan, 0xfff);
     checkField('erspan cos', cos, 7);
@@ -184,20 +192,18 @@ export function encodeErspan3(
   const hwId = h.hwId ?? 0;
   const gra = h.granularity ?? ErspanGranularity.US_100;
   const portIndex = h.subheaderPortIndex;
-  if (
-    !(
-      ok(h.sessionId, 0x3ff) &&
-      ok(vlan, 0xfff) &&
-      ok(cos, 7) &&
-      ok(bso, 3) &&
-      ok(sgt, 0xffff) &&
-      ok(hwId, 0x3f) &&
-      ok(gra, 3) &&
-      seq >>> 0 === seq &&
-      timestamp >>> 0 === timestamp &&
-      (portIndex === undefined || (ok(portIndex, 0x3fff) && timestampHigh >>> 0 === timestampHigh))
-    )
-  ) {
+  if (!(
+    ok(h.sessionId, 0x3ff) &&
+    ok(vlan, 0xfff) &&
+    ok(cos, 7) &&
+    ok(bso, 3) &&
+    ok(sgt, 0xffff) &&
+    ok(hwId, 0x3f) &&
+    ok(gra, 3) &&
+    seq >>> 0 === seq &&
+    timestamp >>> 0 === timestamp &&
+    (portIndex === undefined || (ok(portIndex, 0x3fff) && timestampHigh >>> 0 === timestampHigh))
+  )) {
     checkField('erspan session id', h.sessionId, 0x3ff);
     checkField('erspan vlan', vlan, 0xfff);
     checkField('erspan cos', cos, 7);
@@ -213,7 +219,8 @@ export function encodeErspan3(
     }
   }
   checkSource(src, srcOff, len);
-  const hl = ERSPAN_GRE_LEN + ERSPAN3_HEADER_LEN + (portIndex !== undefined ? ERSPAN3_SUBHEADER_LEN : 0);
+  const hl =
+    ERSPAN_GRE_LEN + ERSPAN3_HEADER_LEN + (portIndex !== undefined ? ERSPAN3_SUBHEADER_LEN : 0);
   if (!fits(dst, dstOff, hl + len)) return -1;
   const p = dstOff + writeGreHeader(dst, dstOff, EtherType.ERSPAN3, undefined, true, seq);
   dst[p] = 0x20 | (vlan >>> 8);
@@ -229,7 +236,12 @@ export function encodeErspan3(
   dst[p + 9] = sgt & 0xff;
   // P=1 | FT(5)=0 | HwID(6) | D | Gra(2) | O
   const w5 =
-    0x8000 | (ERSPAN_FT_ETHERNET << 10) | (hwId << 4) | (h.egress === true ? 0x8 : 0) | (gra << 1) | (portIndex !== undefined ? 1 : 0);
+    0x8000 |
+    (ERSPAN_FT_ETHERNET << 10) |
+    (hwId << 4) |
+    (h.egress === true ? 0x8 : 0) |
+    (gra << 1) |
+    (portIndex !== undefined ? 1 : 0);
   dst[p + 10] = w5 >>> 8;
   dst[p + 11] = w5 & 0xff;
   if (portIndex !== undefined) {
@@ -248,11 +260,14 @@ export function encodeErspan3(
   return hl + len;
 }
 
-
 function checkTime(sec: number, nsec: number, gra: ErspanGranularity): void {
   checkField('seconds', sec, 0xffffffff);
   checkField('nanoseconds', nsec, 999_999_999);
-  if (gra !== ErspanGranularity.US_100 && gra !== ErspanGranularity.NS_100 && gra !== ErspanGranularity.IEEE_1588) {
+  if (
+    gra !== ErspanGranularity.US_100 &&
+    gra !== ErspanGranularity.NS_100 &&
+    gra !== ErspanGranularity.IEEE_1588
+  ) {
     throw new RangeError(`erspan: no timestamp conversion for granularity ${gra}`);
   }
 }
@@ -264,12 +279,18 @@ function checkTime(sec: number, nsec: number, gra: ErspanGranularity): void {
  * (as Linux does for 100 µs; it wraps every 4.97 days, or 429 s for 100 ns);
  * IEEE_1588 gives the nanoseconds within the second. No allocation.
  */
-export function erspan3Timestamp(sec: number, nsec: number, gra: ErspanGranularity = ErspanGranularity.US_100): number {
+export function erspan3Timestamp(
+  sec: number,
+  nsec: number,
+  gra: ErspanGranularity = ErspanGranularity.US_100,
+): number {
   checkTime(sec, nsec, gra);
   if (gra === ErspanGranularity.IEEE_1588) return nsec;
   // Math.imul keeps exactly the low 32 bits of sec * units.
   const us100 = gra === ErspanGranularity.US_100;
-  return (Math.imul(sec, us100 ? 10_000 : 10_000_000) + Math.floor(nsec / (us100 ? 100_000 : 100))) >>> 0;
+  return (
+    (Math.imul(sec, us100 ? 10_000 : 10_000_000) + Math.floor(nsec / (us100 ? 100_000 : 100))) >>> 0
+  );
 }
 
 /**
@@ -347,11 +368,15 @@ export type ErspanFrame = ErspanI | ErspanII | ErspanIII;
  * truncated headers, type III frame types other than Ethernet, and inner
  * frames shorter than an Ethernet header.
  */
-export function decodeErspan(buf: Uint8Array, off = 0, end = buf.length): DecodeResult<ErspanFrame> {
+export function decodeErspan(
+  buf: Uint8Array,
+  off = 0,
+  end = buf.length,
+): DecodeResult<ErspanFrame> {
   if (end > buf.length) end = buf.length;
   const gre = decodeGreHeader(buf, off, end);
   if (!gre.ok) return gre;
-  let p = gre.payloadOffset;
+  const p = gre.payloadOffset;
   const inner = (at: number, frame: ErspanFrame): DecodeResult<ErspanFrame> =>
     end - at < MIN_INNER_FRAME
       ? malformed(at, `erspan: inner frame of ${end - at} bytes, shorter than an Ethernet header`)
@@ -364,7 +389,8 @@ export function decodeErspan(buf: Uint8Array, off = 0, end = buf.length): Decode
       return malformed(p, `erspan: ${end - p} bytes, shorter than the 8-byte type II header`);
     }
     const version = buf[p] >>> 4;
-    if (version !== 1) return malformed(p, `erspan: version ${version} under GRE 0x88BE, expected 1 (type II)`);
+    if (version !== 1)
+      return malformed(p, `erspan: version ${version} under GRE 0x88BE, expected 1 (type II)`);
     const w1 = (buf[p + 2] << 8) | buf[p + 3];
     const frame: ErspanII = {
       type: 2,
@@ -385,7 +411,8 @@ export function decodeErspan(buf: Uint8Array, off = 0, end = buf.length): Decode
       return malformed(p, `erspan: ${end - p} bytes, shorter than the 12-byte type III header`);
     }
     const version = buf[p] >>> 4;
-    if (version !== 2) return malformed(p, `erspan: version ${version} under GRE 0x22EB, expected 2 (type III)`);
+    if (version !== 2)
+      return malformed(p, `erspan: version ${version} under GRE 0x22EB, expected 2 (type III)`);
     const w1 = (buf[p + 2] << 8) | buf[p + 3];
     const w5 = (buf[p + 10] << 8) | buf[p + 11];
     const frameType = (w5 >>> 10) & 0x1f;
@@ -396,7 +423,10 @@ export function decodeErspan(buf: Uint8Array, off = 0, end = buf.length): Decode
     let q = p + ERSPAN3_HEADER_LEN;
     if (w5 & 1) {
       if (end - q < ERSPAN3_SUBHEADER_LEN) {
-        return malformed(q, `erspan: O bit set but ${end - q} bytes left, shorter than the 8-byte subheader`);
+        return malformed(
+          q,
+          `erspan: O bit set but ${end - q} bytes left, shorter than the 8-byte subheader`,
+        );
       }
       const s0 = ((buf[q] << 24) | (buf[q + 1] << 16) | (buf[q + 2] << 8) | buf[q + 3]) >>> 0;
       const s1 = ((buf[q + 4] << 24) | (buf[q + 5] << 16) | (buf[q + 6] << 8) | buf[q + 7]) >>> 0;

@@ -39,8 +39,12 @@ describe('encodeGre', () => {
   it('returns -1 when it does not fit and rejects bad fields', () => {
     expect(encodeGre(Buffer.alloc(61), 0, TCP_SYN, 0, 58, {})).toBe(-1);
     expect(encodeGre(Buffer.alloc(62), 0, TCP_SYN, 0, 58, {})).toBe(62);
-    expect(() => encodeGre(Buffer.alloc(99), 0, TCP_SYN, 0, 58, { key: 2 ** 32 })).toThrow(/gre key/);
-    expect(() => encodeGre(Buffer.alloc(99), 0, TCP_SYN, 0, 58, { sequence: true }, -1)).toThrow(/sequence/);
+    expect(() => encodeGre(Buffer.alloc(99), 0, TCP_SYN, 0, 58, { key: 2 ** 32 })).toThrow(
+      /gre key/,
+    );
+    expect(() => encodeGre(Buffer.alloc(99), 0, TCP_SYN, 0, 58, { sequence: true }, -1)).toThrow(
+      /sequence/,
+    );
   });
 });
 
@@ -74,7 +78,8 @@ describe('decodeGre', () => {
     pkt.writeUInt16BE(internetChecksum(pkt, 0, pkt.length), 4);
     const d = decodeGre(pkt);
     expect(d).toMatchObject({ ok: true, innerOffset: 16, innerLength: 58 });
-    if (d.ok) expect(d.gre).toMatchObject({ checksumOk: true, key: 42, sequence: 5, headerLength: 16 });
+    if (d.ok)
+      expect(d.gre).toMatchObject({ checksumOk: true, key: 42, sequence: 5, headerLength: 16 });
     pkt[pkt.length - 1] ^= 1;
     const bad = decodeGre(pkt);
     expect(bad.ok && bad.gre.checksumOk).toBe(false);
@@ -98,6 +103,11 @@ describe('decodeGre', () => {
   });
 
   it('decodeGreHeader accepts any protocol', () => {
-    expect(decodeGreHeader(hex`00 00 08 00  45`)).toMatchObject({ ok: true, protocol: 0x0800, payloadOffset: 4, payloadLength: 1 });
+    expect(decodeGreHeader(hex`00 00 08 00  45`)).toMatchObject({
+      ok: true,
+      protocol: 0x0800,
+      payloadOffset: 4,
+      payloadLength: 1,
+    });
   });
 });

@@ -134,21 +134,35 @@ const u32 = (b: Uint8Array, at: number): number =>
  * whatever its protocol type. Rejects version != 0 (1 is PPTP's enhanced GRE),
  * the R bit and other RFC 1701 bits RFC 2784 reserves, and truncation.
  */
-export function decodeGreHeader(buf: Uint8Array, off = 0, end = buf.length): DecodeResult<GreHeader> {
+export function decodeGreHeader(
+  buf: Uint8Array,
+  off = 0,
+  end = buf.length,
+): DecodeResult<GreHeader> {
   if (end > buf.length) end = buf.length;
-  if (end - off < GRE_BASE_LEN) return malformed(off, `gre: ${end - off} bytes, shorter than the 4-byte header`);
+  if (end - off < GRE_BASE_LEN)
+    return malformed(off, `gre: ${end - off} bytes, shorter than the 4-byte header`);
   const fv = (buf[off] << 8) | buf[off + 1];
   const version = fv & GRE_VERSION_MASK;
-  if (version !== 0) return malformed(off, `gre: version ${version}, only 0 (RFC 2784) is supported`);
-  if (fv & GRE_FLAG_R) return malformed(off, 'gre: routing (R) bit set, RFC 1701 source routing is not supported');
-  if (fv & GRE_RESERVED0_MASK) return malformed(off, `gre: reserved flag bits set (0x${(fv & GRE_RESERVED0_MASK).toString(16)})`);
+  if (version !== 0)
+    return malformed(off, `gre: version ${version}, only 0 (RFC 2784) is supported`);
+  if (fv & GRE_FLAG_R)
+    return malformed(off, 'gre: routing (R) bit set, RFC 1701 source routing is not supported');
+  if (fv & GRE_RESERVED0_MASK)
+    return malformed(
+      off,
+      `gre: reserved flag bits set (0x${(fv & GRE_RESERVED0_MASK).toString(16)})`,
+    );
   const protocol = (buf[off + 2] << 8) | buf[off + 3];
   const hasC = (fv & GRE_FLAG_C) !== 0;
   const hasK = (fv & GRE_FLAG_K) !== 0;
   const hasS = (fv & GRE_FLAG_S) !== 0;
   const headerLength = GRE_BASE_LEN + (hasC ? 4 : 0) + (hasK ? 4 : 0) + (hasS ? 4 : 0);
   if (end - off < headerLength) {
-    return malformed(off, `gre: ${end - off} bytes, shorter than the ${headerLength}-byte header its flags announce`);
+    return malformed(
+      off,
+      `gre: ${end - off} bytes, shorter than the ${headerLength}-byte header its flags announce`,
+    );
   }
   let p = off + GRE_BASE_LEN;
   let checksum: number | undefined;
@@ -191,10 +205,16 @@ export function decodeGre(buf: Uint8Array, off = 0, end = buf.length): DecodeRes
   const gre = decodeGreHeader(buf, off, end);
   if (!gre.ok) return gre;
   if (gre.protocol !== EtherType.TEB) {
-    return malformed(off + 2, `gre: protocol 0x${gre.protocol.toString(16).padStart(4, '0')}, expected 0x6558 (Ethernet)`);
+    return malformed(
+      off + 2,
+      `gre: protocol 0x${gre.protocol.toString(16).padStart(4, '0')}, expected 0x6558 (Ethernet)`,
+    );
   }
   if (gre.payloadLength < MIN_INNER_FRAME) {
-    return malformed(gre.payloadOffset, `gre: inner frame of ${gre.payloadLength} bytes, shorter than an Ethernet header`);
+    return malformed(
+      gre.payloadOffset,
+      `gre: inner frame of ${gre.payloadLength} bytes, shorter than an Ethernet header`,
+    );
   }
   return { ok: true, gre, innerOffset: gre.payloadOffset, innerLength: gre.payloadLength };
 }

@@ -29,7 +29,12 @@ describe('outer header writers', () => {
   it('checksums odd lengths and fills the UDP checksum over the pseudo-header', () => {
     expect(internetChecksum(hex`01`, 0, 1)).toBe(0xfeff);
     const b = Buffer.alloc(20 + 8 + 3);
-    writeIPv4Header(b, 0, { src: parseIPv4('10.0.0.1'), dst: parseIPv4('10.0.0.2'), protocol: 17, totalLength: 31 });
+    writeIPv4Header(b, 0, {
+      src: parseIPv4('10.0.0.1'),
+      dst: parseIPv4('10.0.0.2'),
+      protocol: 17,
+      totalLength: 31,
+    });
     writeUdpHeader(b, 20, 1234, 4789, 11);
     b.write('abc', 28);
     const c = fillUdpChecksumIPv4(b, 0, 20);

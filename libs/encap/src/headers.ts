@@ -35,7 +35,8 @@ export function parseIPv4(text: string): number {
 
 /** Parses `aa:bb:cc:dd:ee:ff` into 6 bytes; throws on anything else. */
 export function parseMac(text: string): Buffer {
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(text)) throw new RangeError(`not a MAC address: ${text}`);
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(text))
+    throw new RangeError(`not a MAC address: ${text}`);
   return Buffer.from(text.replace(/:/g, ''), 'hex');
 }
 
@@ -85,7 +86,13 @@ export function writeIPv4Header(dst: Buffer, off: number, h: IPv4HeaderFields): 
 }
 
 /** Writes an 8-byte UDP header with checksum 0 ("none", allowed over IPv4); returns 8. */
-export function writeUdpHeader(dst: Buffer, off: number, srcPort: number, dstPort: number, udpLength: number): number {
+export function writeUdpHeader(
+  dst: Buffer,
+  off: number,
+  srcPort: number,
+  dstPort: number,
+  udpLength: number,
+): number {
   dst.writeUInt16BE(srcPort, off);
   dst.writeUInt16BE(dstPort, off + 2);
   dst.writeUInt16BE(udpLength, off + 4);

@@ -37,8 +37,25 @@ export {
   erspan3TimestampHigh,
   decodeErspan,
 } from './erspan.js';
-export type { Erspan2Options, Erspan3Options, ErspanFrame, ErspanI, ErspanII, ErspanIII, ErspanSubheader } from './erspan.js';
-export { TZSP_PORT, TZSP_VERSION, TzspType, TzspEncap, TzspTag, tzspHeaderLength, encodeTzsp, decodeTzsp } from './tzsp.js';
+export type {
+  Erspan2Options,
+  Erspan3Options,
+  ErspanFrame,
+  ErspanI,
+  ErspanII,
+  ErspanIII,
+  ErspanSubheader,
+} from './erspan.js';
+export {
+  TZSP_PORT,
+  TZSP_VERSION,
+  TzspType,
+  TzspEncap,
+  TzspTag,
+  tzspHeaderLength,
+  encodeTzsp,
+  decodeTzsp,
+} from './tzsp.js';
 export type { TzspOptions, TzspFrame, TzspTagField } from './tzsp.js';
 export {
   ETH_HEADER_LEN,

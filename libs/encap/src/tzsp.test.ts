@@ -33,8 +33,12 @@ describe('encodeTzsp', () => {
 
   it('returns -1 when it does not fit and rejects bad options', () => {
     expect(encodeTzsp(Buffer.alloc(62), 0, TCP_SYN, 0, 58, {})).toBe(-1);
-    expect(() => encodeTzsp(Buffer.alloc(99), 0, TCP_SYN, 0, 58, { sensorMac: Buffer.alloc(5) })).toThrow(/6 bytes/);
-    expect(() => encodeTzsp(Buffer.alloc(99), 0, TCP_SYN, 0, 58, {}, 40000)).toThrow(/original length/);
+    expect(() =>
+      encodeTzsp(Buffer.alloc(99), 0, TCP_SYN, 0, 58, { sensorMac: Buffer.alloc(5) }),
+    ).toThrow(/6 bytes/);
+    expect(() => encodeTzsp(Buffer.alloc(99), 0, TCP_SYN, 0, 58, {}, 40000)).toThrow(
+      /original length/,
+    );
   });
 });
 
@@ -71,9 +75,16 @@ describe('decodeTzsp', () => {
 
   it('round-trips', () => {
     const out = Buffer.alloc(200);
-    const n = encodeTzsp(out, 9, VLAN_UDP, 0, VLAN_UDP.length, { sensorMac: parseMac('00:00:5e:00:53:01') });
+    const n = encodeTzsp(out, 9, VLAN_UDP, 0, VLAN_UDP.length, {
+      sensorMac: parseMac('00:00:5e:00:53:01'),
+    });
     const d = decodeTzsp(out, 9, 9 + n);
-    expect(d).toMatchObject({ ok: true, type: 0, sensorMac: '00:00:5e:00:53:01', originalLength: undefined });
+    expect(d).toMatchObject({
+      ok: true,
+      type: 0,
+      sensorMac: '00:00:5e:00:53:01',
+      originalLength: undefined,
+    });
     if (d.ok) expect(out.subarray(d.innerOffset, d.innerOffset + d.innerLength)).toEqual(VLAN_UDP);
   });
 

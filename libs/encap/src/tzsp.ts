@@ -78,7 +78,8 @@ export function encodeTzsp(
   if (type !== TzspType.RECEIVED && type !== TzspType.TRANSMIT) {
     throw new RangeError(`tzsp type must be 0 (received) or 1 (transmit), got ${String(type)}`);
   }
-  if (mac !== undefined && mac.length !== 6) throw new RangeError(`tzsp sensor MAC must be 6 bytes, got ${mac.length}`);
+  if (mac !== undefined && mac.length !== 6)
+    throw new RangeError(`tzsp sensor MAC must be 6 bytes, got ${mac.length}`);
   const sliced = origLen !== len;
   // Wireshark shows ORIGINAL_LENGTH as a signed 16-bit value.
   if (sliced) checkField('tzsp original length', origLen, 0x7fff);
@@ -133,16 +134,23 @@ export interface TzspFrame extends InnerFrame {
  */
 export function decodeTzsp(buf: Uint8Array, off = 0, end = buf.length): DecodeResult<TzspFrame> {
   if (end > buf.length) end = buf.length;
-  if (end - off < TZSP_BASE_LEN + 1) return malformed(off, `tzsp: ${end - off} bytes, shorter than header + TAG_END`);
+  if (end - off < TZSP_BASE_LEN + 1)
+    return malformed(off, `tzsp: ${end - off} bytes, shorter than header + TAG_END`);
   const version = buf[off];
   if (version !== TZSP_VERSION) return malformed(off, `tzsp: version ${version}, expected 1`);
   const type = buf[off + 1];
   if (type !== TzspType.RECEIVED && type !== TzspType.TRANSMIT) {
-    return malformed(off + 1, `tzsp: type ${type} carries no frame (expected 0 received or 1 transmit)`);
+    return malformed(
+      off + 1,
+      `tzsp: type ${type} carries no frame (expected 0 received or 1 transmit)`,
+    );
   }
   const encapsulation = (buf[off + 2] << 8) | buf[off + 3];
   if (encapsulation !== TzspEncap.ETHERNET) {
-    return malformed(off + 2, `tzsp: encapsulation ${encapsulation}, only 1 (Ethernet) is supported`);
+    return malformed(
+      off + 2,
+      `tzsp: encapsulation ${encapsulation}, only 1 (Ethernet) is supported`,
+    );
   }
   const tags: TzspTagField[] = [];
   let originalLength: number | undefined;
@@ -161,21 +169,38 @@ export function decodeTzsp(buf: Uint8Array, off = 0, end = buf.length): DecodeRe
     }
     if (p + 2 > end) return malformed(p, `tzsp: tag ${tag} has no length byte`);
     const length = buf[p + 1];
-    if (p + 2 + length > end) return malformed(p, `tzsp: tag ${tag} of ${length} bytes runs past the end`);
+    if (p + 2 + length > end)
+      return malformed(p, `tzsp: tag ${tag} of ${length} bytes runs past the end`);
     const at = p + 2;
     if (tag === TzspTag.ORIGINAL_LENGTH) {
-      if (length !== 2) return malformed(p, `tzsp: ORIGINAL_LENGTH tag of ${length} bytes, expected 2`);
+      if (length !== 2)
+        return malformed(p, `tzsp: ORIGINAL_LENGTH tag of ${length} bytes, expected 2`);
       originalLength = (buf[at] << 8) | buf[at + 1];
     } else if (tag === TzspTag.SENSOR_MAC) {
       if (length !== 6) return malformed(p, `tzsp: SENSOR_MAC tag of ${length} bytes, expected 6`);
-      sensorMac = Array.from(buf.subarray(at, at + 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+      sensorMac = Array.from(buf.subarray(at, at + 6), (b) => b.toString(16).padStart(2, '0')).join(
+        ':',
+      );
     }
     tags.push({ tag, offset: at, length });
     p = at + length;
   }
   const innerLength = end - p;
   if (innerLength < 14) {
-    return malformed(p, `tzsp: inner frame of ${innerLength} bytes, shorter than an Ethernet header`);
+    return malformed(
+      p,
+      `tzsp: inner frame of ${innerLength} bytes, shorter than an Ethernet header`,
+    );
   }
-  return { ok: true, version, type, encapsulation, tags, originalLength, sensorMac, innerOffset: p, innerLength };
+  return {
+    ok: true,
+    version,
+    type,
+    encapsulation,
+    tags,
+    originalLength,
+    sensorMac,
+    innerOffset: p,
+    innerLength,
+  };
 }

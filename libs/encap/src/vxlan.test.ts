@@ -32,7 +32,9 @@ describe('encodeVxlan', () => {
     const out = Buffer.alloc(8 + TCP_SYN.length - 1);
     expect(encodeVxlan(out, 0, TCP_SYN, 0, TCP_SYN.length, 1)).toBe(-1);
     expect(out.every((b) => b === 0)).toBe(true);
-    expect(encodeVxlan(Buffer.alloc(8 + TCP_SYN.length), 0, TCP_SYN, 0, TCP_SYN.length, 1)).toBe(66);
+    expect(encodeVxlan(Buffer.alloc(8 + TCP_SYN.length), 0, TCP_SYN, 0, TCP_SYN.length, 1)).toBe(
+      66,
+    );
   });
 
   it('rejects a VNI beyond 24 bits and a source range outside the buffer', () => {
@@ -76,7 +78,11 @@ describe('decodeVxlan', () => {
     const noI = Buffer.from(VXLAN_SYN);
     noI[0] = 0;
     expect(decodeVxlan(noI)).toMatchObject({ ok: false, error: /I flag clear/ });
-    expect(decodeVxlan(VXLAN_SYN.subarray(0, 8 + 13))).toMatchObject({ ok: false, at: 8, error: /shorter than an Ethernet header/ });
+    expect(decodeVxlan(VXLAN_SYN.subarray(0, 8 + 13))).toMatchObject({
+      ok: false,
+      at: 8,
+      error: /shorter than an Ethernet header/,
+    });
   });
 });
 

@@ -82,14 +82,18 @@ export interface VxlanHeader extends InnerFrame {
  */
 export function decodeVxlan(buf: Uint8Array, off = 0, end = buf.length): DecodeResult<VxlanHeader> {
   if (end > buf.length) end = buf.length;
-  if (end - off < VXLAN_HEADER_LEN) return malformed(off, `vxlan: ${end - off} bytes, shorter than the 8-byte header`);
+  if (end - off < VXLAN_HEADER_LEN)
+    return malformed(off, `vxlan: ${end - off} bytes, shorter than the 8-byte header`);
   const flags = buf[off];
   if ((flags & VXLAN_FLAG_I) === 0) return malformed(off, 'vxlan: I flag clear, no valid VNI');
   const vni = (buf[off + 4] << 16) | (buf[off + 5] << 8) | buf[off + 6];
   const innerOffset = off + VXLAN_HEADER_LEN;
   const innerLength = end - innerOffset;
   if (innerLength < MIN_INNER_FRAME) {
-    return malformed(innerOffset, `vxlan: inner frame of ${innerLength} bytes, shorter than an Ethernet header`);
+    return malformed(
+      innerOffset,
+      `vxlan: inner frame of ${innerLength} bytes, shorter than an Ethernet header`,
+    );
   }
   return { ok: true, flags, vni, innerOffset, innerLength };
 }

@@ -14,7 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hex, IpProto } from '@netmirror/packet';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeErspan, encodeErspan2, encodeErspan3, erspan3Timestamp, ErspanGranularity } from './erspan.js';
+import {
+  decodeErspan,
+  encodeErspan2,
+  encodeErspan3,
+  erspan3Timestamp,
+  ErspanGranularity,
+} from './erspan.js';
 import { decodeGre, encodeGre } from './gre.js';
 import { ETH_HEADER_LEN, IPV4_HEADER_LEN, parseMac, UDP_HEADER_LEN } from './headers.js';
 import { decodeTzsp, encodeTzsp, TZSP_PORT } from './tzsp.js';
@@ -98,14 +104,21 @@ function buildCases(): Case[] {
       innerProtocols: protocols,
       frame: udpFrame(sport, VXLAN_PORT, (b, o) => encodeVxlan(b, o, inner, 0, len, vni)),
       outer: 'eth:ethertype:ip:udp:vxlan',
-      expect: { 'vxlan.vni': String(vni), 'vxlan.flag_i': '1', 'udp.dstport': '4789', 'udp.srcport': String(sport) },
+      expect: {
+        'vxlan.vni': String(vni),
+        'vxlan.flag_i': '1',
+        'udp.dstport': '4789',
+        'udp.srcport': String(sport),
+      },
       decode: (f) => innerAt(decodeVxlan(f, UDP_AT)),
     });
     cases.push({
       name: `GRE key+seq ${name}`,
       inner,
       innerProtocols: protocols,
-      frame: ipFrame(IpProto.GRE, (b, o) => encodeGre(b, o, inner, 0, len, { key: 0xc0ffee00 + i, sequence: true }, 1000 + i)),
+      frame: ipFrame(IpProto.GRE, (b, o) =>
+        encodeGre(b, o, inner, 0, len, { key: 0xc0ffee00 + i, sequence: true }, 1000 + i),
+      ),
       outer: 'eth:ethertype:ip:gre',
       expect: {
         'gre.proto': '0x6558',
@@ -136,7 +149,15 @@ function buildCases(): Case[] {
       decode: (f) => innerAt(decodeErspan(f, IP_AT)),
     });
     const ts = erspan3Timestamp(1_700_000_000 + i, 250_000_000);
-    const h3 = { sessionId: 900 + i, vlan: 4000, cos: 5, sgt: 4242, hwId: 17, egress: i % 2 === 1, bso: 0 };
+    const h3 = {
+      sessionId: 900 + i,
+      vlan: 4000,
+      cos: 5,
+      sgt: 4242,
+      hwId: 17,
+      egress: i % 2 === 1,
+      bso: 0,
+    };
     cases.push({
       name: `ERSPAN III ${name}`,
       inner,
@@ -193,7 +214,9 @@ function buildCases(): Case[] {
     name: 'ERSPAN III with IEEE 1588 timestamp and platform subheader',
     inner: syn,
     innerProtocols: 'eth:ethertype:ip:tcp',
-    frame: ipFrame(IpProto.GRE, (b, o) => encodeErspan3(b, o, syn, 0, syn.length, h3sub, 1, 999_999_999, 1_700_000_123)),
+    frame: ipFrame(IpProto.GRE, (b, o) =>
+      encodeErspan3(b, o, syn, 0, syn.length, h3sub, 1, 999_999_999, 1_700_000_123),
+    ),
     outer: 'eth:ethertype:ip:gre:erspan',
     expect: {
       'erspan.version': '2',
@@ -214,9 +237,15 @@ function buildCases(): Case[] {
     // A 40-byte slice of the 58-byte SYN: tshark sees the truncated inner frame.
     inner: syn.subarray(0, 40),
     innerProtocols: 'eth:ethertype:ip:tcp',
-    frame: udpFrame(40100, TZSP_PORT, (b, o) => encodeTzsp(b, o, syn, 0, 40, { type: 1, sensorMac: mac }, syn.length)),
+    frame: udpFrame(40100, TZSP_PORT, (b, o) =>
+      encodeTzsp(b, o, syn, 0, 40, { type: 1, sensorMac: mac }, syn.length),
+    ),
     outer: 'eth:ethertype:ip:udp:tzsp',
-    expect: { 'tzsp.type': '1', 'tzsp.original_length': '58', 'tzsp.sensormac': '02:aa:bb:cc:dd:ee' },
+    expect: {
+      'tzsp.type': '1',
+      'tzsp.original_length': '58',
+      'tzsp.sensormac': '02:aa:bb:cc:dd:ee',
+    },
     decode: (f) => innerAt(decodeTzsp(f, UDP_AT)),
   });
   return cases;
@@ -289,7 +318,9 @@ describe('hand-written VXLAN frame', () => {
 
   it.skipIf(skip)('is what tshark decodes too', () => {
     const [row] = tshark([VXLAN_FRAME], ['vxlan.vni', 'ip.checksum.status']);
-    expect(field(row, 'frame.protocols')).toEqual(['eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:tcp']);
+    expect(field(row, 'frame.protocols')).toEqual([
+      'eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:tcp',
+    ]);
     expect(field(row, 'vxlan.vni')).toEqual(['5001']);
     expect(field(row, 'ip.checksum.status')[0]).toBe('1');
     expect(row.ethOffsets).toEqual([0, 50]);
@@ -306,9 +337,14 @@ describe.skipIf(skip)('tcpdump and capinfos read the same file', () => {
       const info = execFileSync('capinfos', ['-c', '-E', '-M', file], { encoding: 'utf8' });
       expect(info).toMatch(new RegExp(`Number of packets:\\s+${cases.length}\\b`));
       expect(info).toMatch(/File encapsulation:\s+ether\b/);
-      const out = execFileSync('tcpdump', ['-n', '-r', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = execFileSync('tcpdump', ['-n', '-r', file], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       // One record per frame: a line starting with the timestamp plus its continuation lines.
-      const lines = out.split(/\n(?=\d\d:\d\d:\d\d\.)/).map((r) => r.replace(/\s*\n\s*/g, ' ').trim());
+      const lines = out
+        .split(/\n(?=\d\d:\d\d:\d\d\.)/)
+        .map((r) => r.replace(/\s*\n\s*/g, ' ').trim());
       expect(lines).toHaveLength(cases.length);
       lines.forEach((line, i) => {
         const c = cases[i];

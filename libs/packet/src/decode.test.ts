@@ -5,7 +5,11 @@ import { EtherType, IpProto, LinkType } from './link-type.js';
 import { PacketView, Tunnel } from './packet-view.js';
 import { ipv6FragUdp, qinqDns, tcpSyn } from './test-frames.js';
 
-function decode(frame: Uint8Array, linkType: number = LinkType.ETHERNET, wirelen = frame.length): PacketView {
+function decode(
+  frame: Uint8Array,
+  linkType: number = LinkType.ETHERNET,
+  wirelen = frame.length,
+): PacketView {
   return decodeFrame(frame, 0, frame.length, wirelen, linkType, new PacketView());
 }
 
@@ -34,7 +38,13 @@ describe('decodeFrame', () => {
   it('walks IPv6 extension headers to a first fragment', () => {
     const v = decode(ipv6FragUdp);
     expect(v.malformed).toBeNull();
-    expect([v.ipVersion, v.ipProto, v.isFragment, v.moreFragments, v.fragOffset]).toEqual([6, 17, true, true, 0]);
+    expect([v.ipVersion, v.ipProto, v.isFragment, v.moreFragments, v.fragOffset]).toEqual([
+      6,
+      17,
+      true,
+      true,
+      0,
+    ]);
     expect([v.l4, v.srcPort, v.dstPort]).toEqual([14 + 40 + 16, 5000, 53]);
   });
 
@@ -43,7 +53,13 @@ describe('decodeFrame', () => {
     f[14 + 40 + 8 + 2] = 0x00;
     f[14 + 40 + 8 + 3] = 0xb0; // offset 176 bytes (22 * 8), M=0
     const v = decode(f);
-    expect([v.isFragment, v.fragOffset, v.l4, v.ipProto, v.malformed]).toEqual([true, 176, -1, 17, null]);
+    expect([v.isFragment, v.fragOffset, v.l4, v.ipProto, v.malformed]).toEqual([
+      true,
+      176,
+      -1,
+      17,
+      null,
+    ]);
   });
 
   it('stops a non-first IPv4 fragment at the network layer', () => {
@@ -57,7 +73,10 @@ describe('decodeFrame', () => {
   it('decodes raw IP and Linux cooked captures', () => {
     const raw = decode(tcpSyn.subarray(14, 58), LinkType.RAW);
     expect([raw.l2, raw.l3, raw.dstPort]).toEqual([-1, 0, 443]);
-    const sll = Buffer.concat([hex`00 00 00 01 00 06 66 77 88 99 aa bb 00 00 08 00`, tcpSyn.subarray(14, 58)]);
+    const sll = Buffer.concat([
+      hex`00 00 00 01 00 06 66 77 88 99 aa bb 00 00 08 00`,
+      tcpSyn.subarray(14, 58),
+    ]);
     const s = decode(sll, LinkType.LINUX_SLL);
     expect([s.l3, s.dstPort]).toEqual([16, 443]);
   });
@@ -81,7 +100,13 @@ describe('decodeFrame', () => {
       00 00 00 00 00 00  c0 a8 01 01                 // target 192.168.1.1
     `;
     const v = decode(f);
-    expect([v.etherType, v.l3, v.srcAddr, v.dstAddr, v.ipVersion]).toEqual([EtherType.ARP, 14, 28, 38, 0]);
+    expect([v.etherType, v.l3, v.srcAddr, v.dstAddr, v.ipVersion]).toEqual([
+      EtherType.ARP,
+      14,
+      28,
+      38,
+      0,
+    ]);
   });
 
   it('finds the inner frame of VXLAN, GRE/TEB, ERSPAN II and III', () => {
@@ -98,7 +123,13 @@ describe('decodeFrame', () => {
     expect([vx.tunnel, vx.tunnelId, vx.inner]).toEqual([Tunnel.VXLAN, 123, 50]);
 
     const overGre = (gre: Buffer): PacketView =>
-      decode(Buffer.concat([hex`00 11 22 33 44 55 66 77 88 99 aa bb 08 00`, ipv4Header(20 + gre.length, 47), gre]));
+      decode(
+        Buffer.concat([
+          hex`00 11 22 33 44 55 66 77 88 99 aa bb 08 00`,
+          ipv4Header(20 + gre.length, 47),
+          gre,
+        ]),
+      );
     const teb = overGre(Buffer.concat([hex`20 00 65 58  00 00 00 2a`, inner])); // K, TEB, key 42
     expect([teb.tunnel, teb.tunnelId, teb.inner]).toEqual([Tunnel.GRE, 42, 42]);
     const e2 = overGre(

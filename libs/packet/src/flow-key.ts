@@ -75,7 +75,14 @@ export function formatAddress(b: Uint8Array, at: number, len: number): string {
   return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
 }
 
-function compareEndpoints(b: Uint8Array, a: number, ap: number, c: number, cp: number, n: number): number {
+function compareEndpoints(
+  b: Uint8Array,
+  a: number,
+  ap: number,
+  c: number,
+  cp: number,
+  n: number,
+): number {
   for (let i = 0; i < n; i++) {
     const d = b[a + i] - b[c + i];
     if (d !== 0) return d;

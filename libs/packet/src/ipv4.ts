@@ -16,7 +16,10 @@ export function decodeIPv4(b: Uint8Array, at: number, out: PacketView): number {
   const total = u16(b, at + 2);
   if (total < ihl) return out.fail(at, `ipv4: total length ${total} < header length ${ihl}`);
   if (total > out.wireAvail(at)) {
-    return out.fail(at, `ipv4: total length ${total} exceeds the ${out.wireAvail(at)} bytes on the wire`);
+    return out.fail(
+      at,
+      `ipv4: total length ${total} exceeds the ${out.wireAvail(at)} bytes on the wire`,
+    );
   }
   out.l3 = at;
   out.ipVersion = 4;

@@ -17,7 +17,10 @@ export function decodeIPv6(b: Uint8Array, at: number, out: PacketView): number {
   // A zero payload length is legal only with a jumbo payload option (RFC 2675).
   if (payloadLen === 0 && next !== IpProto.HOPOPTS) return out.fail(at, 'ipv6: payload length 0');
   if (40 + payloadLen > out.wireAvail(at)) {
-    return out.fail(at, `ipv6: payload length ${payloadLen} exceeds the ${out.wireAvail(at) - 40} bytes on the wire`);
+    return out.fail(
+      at,
+      `ipv6: payload length ${payloadLen} exceeds the ${out.wireAvail(at) - 40} bytes on the wire`,
+    );
   }
   out.l3 = at;
   out.ipVersion = 6;

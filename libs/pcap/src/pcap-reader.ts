@@ -127,8 +127,6 @@ export class PcapReader implements CaptureReader {
         if (n > 0) break;
         input.pos = pos;
         const ok = input.fill(total);
-        pos = input.pos;
-        end = input.end;
         if (!ok) {
           this.pending = pcapError(
             input.offset,

@@ -204,8 +204,6 @@ export class PcapngReader implements CaptureReader {
         if (n > 0) break;
         input.pos = pos;
         const ok = input.fill(len);
-        pos = input.pos;
-        end = input.end;
         if (!ok) {
           err = ngError(
             input.offset,

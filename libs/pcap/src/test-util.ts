@@ -74,12 +74,13 @@ export function readAll(
     if (!(e instanceof CaptureFileError)) throw e;
     // the error is sticky
     if (reader) {
+      let again: unknown = null;
       try {
         reader.next(new FrameBatch(4));
-        throw new Error('error was not sticky');
-      } catch (again) {
-        if (again !== e) throw again;
+      } catch (err) {
+        again = err;
       }
+      if (again !== e) throw new Error('the error was not sticky', { cause: e });
     }
     return { frames, error: e, reader };
   } finally {

@@ -15,7 +15,12 @@ export function parsePrefix(text: string): Prefix | string {
   if (family === 0) return `"${addr}" is not an IPv4 or IPv6 address`;
   const max = family === 4 ? 32 : 128;
   const bits = len === undefined ? max : Number(len);
-  if (!Number.isInteger(bits) || bits < 0 || bits > max || (len !== undefined && !/^\d+$/.test(len))) {
+  if (
+    !Number.isInteger(bits) ||
+    bits < 0 ||
+    bits > max ||
+    (len !== undefined && !/^\d+$/.test(len))
+  ) {
     return `prefix length "${len}" must be 0-${max}`;
   }
   const bytes = family === 4 ? ipv4Bytes(addr) : ipv6Bytes(addr);
@@ -45,7 +50,9 @@ function ipv6Bytes(addr: string): Uint8Array {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     const b = ipv4Bytes(v4[1]);
-    text = text.slice(0, -v4[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+    text =
+      text.slice(0, -v4[1].length) +
+      `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
   }
   const [head, tail] = text.split('::');
   const headGroups = head ? head.split(':') : [];
@@ -53,7 +60,11 @@ function ipv6Bytes(addr: string): Uint8Array {
   const groups =
     tail === undefined
       ? headGroups
-      : [...headGroups, ...new Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+      : [
+          ...headGroups,
+          ...new Array<string>(8 - headGroups.length - tailGroups.length).fill('0'),
+          ...tailGroups,
+        ];
   groups.forEach((g, i) => {
     const v = parseInt(g, 16);
     out[i * 2] = v >> 8;

@@ -44,14 +44,30 @@ export class BpfFilter {
       }
     }
     if (!mixed) {
-      return bpfFilterBatch(this.program(first), batch.buf, batch.offset, batch.caplen, batch.wirelen, n, this.bits);
+      return bpfFilterBatch(
+        this.program(first),
+        batch.buf,
+        batch.offset,
+        batch.caplen,
+        batch.wirelen,
+        n,
+        this.bits,
+      );
     }
     // Frames of several link types in one batch (a multi-interface pcapng):
     // run each program over the batch and keep the bits of its own frames.
     this.bits.fill(0, 0, n);
     let matches = 0;
     for (const lt of new Set(Array.from({ length: n }, (_, i) => linkTypes[batch.ifIndex[i]]))) {
-      bpfFilterBatch(this.program(lt), batch.buf, batch.offset, batch.caplen, batch.wirelen, n, this.scratch);
+      bpfFilterBatch(
+        this.program(lt),
+        batch.buf,
+        batch.offset,
+        batch.caplen,
+        batch.wirelen,
+        n,
+        this.scratch,
+      );
       for (let i = 0; i < n; i++) {
         if (linkTypes[batch.ifIndex[i]] === lt && this.scratch[i] === 1) {
           this.bits[i] = 1;

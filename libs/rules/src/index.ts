@@ -1,5 +1,18 @@
-export type { MirrorRule, RuleAction, RuleMatch, RuleTransforms, RuleSet, RuleError, PortRange } from './types.js';
-export { parseRuleSet, validateRuleSet, RuleSetError, isDefaultDestinationName } from './validate.js';
+export type {
+  MirrorRule,
+  RuleAction,
+  RuleMatch,
+  RuleTransforms,
+  RuleSet,
+  RuleError,
+  PortRange,
+} from './types.js';
+export {
+  parseRuleSet,
+  validateRuleSet,
+  RuleSetError,
+  isDefaultDestinationName,
+} from './validate.js';
 export { RuleMatcher } from './matcher.js';
 export type { CompiledRule } from './matcher.js';
 export { BpfFilter } from './bpf-filter.js';

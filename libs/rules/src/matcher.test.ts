@@ -17,7 +17,7 @@ const frames = [
       60 00 00 00 00 14 06 40
       20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01                  // 2001:db8::1
       20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 02                  // 2001:db8::2
-      c0 00 00 16 00 00 00 00 00 00 00 00 50 02 ff ff 00 00 00 00`,   // 49152 -> 22
+      c0 00 00 16 00 00 00 00 00 00 00 00 50 02 ff ff 00 00 00 00`, // 49152 -> 22
 ];
 
 function batchOf(list: Buffer[]): FrameBatch {
@@ -63,16 +63,24 @@ describe('RuleMatcher', () => {
         { name: 'v6', priority: 3, match: { host: '2001:db8::2' } },
       ]),
     ).toEqual(['src', 'dst', 'v6']);
-    expect(decide([{ name: 'h', priority: 1, match: { host: '10.0.0.5/32' } }])).toEqual(['h', null, null]);
+    expect(decide([{ name: 'h', priority: 1, match: { host: '10.0.0.5/32' } }])).toEqual([
+      'h',
+      null,
+      null,
+    ]);
   });
 
   it('sees VLAN ids anywhere in a QinQ stack', () => {
-    expect(decide([{ name: 'c-tag', priority: 1, match: { vlan: 200 } }])).toEqual([null, 'c-tag', null]);
-    expect(decide([{ name: 's-tag', priority: 1, match: { vlan: [7, 100], protocol: 'udp', dstPort: 53 } }])).toEqual([
+    expect(decide([{ name: 'c-tag', priority: 1, match: { vlan: 200 } }])).toEqual([
       null,
-      's-tag',
+      'c-tag',
       null,
     ]);
+    expect(
+      decide([
+        { name: 's-tag', priority: 1, match: { vlan: [7, 100], protocol: 'udp', dstPort: 53 } },
+      ]),
+    ).toEqual([null, 's-tag', null]);
   });
 
   it('skip rules stop later rules from mirroring', () => {
@@ -85,16 +93,16 @@ describe('RuleMatcher', () => {
   });
 
   it('runs BPF exactly as tcpdump: `udp port 53` does not look inside tags', () => {
-    expect(decide([{ name: 'b', priority: 1, match: { bpf: 'udp port 53' } }])).toEqual([null, null, null]);
-    expect(decide([{ name: 'b', priority: 1, match: { bpf: 'vlan and vlan and udp port 53' } }])).toEqual([
+    expect(decide([{ name: 'b', priority: 1, match: { bpf: 'udp port 53' } }])).toEqual([
       null,
-      'b',
+      null,
       null,
     ]);
-    expect(decide([{ name: 'b', priority: 1, match: { bpf: 'ip6 or tcp', protocol: 'tcp' } }])).toEqual([
-      'b',
-      null,
-      'b',
-    ]);
+    expect(
+      decide([{ name: 'b', priority: 1, match: { bpf: 'vlan and vlan and udp port 53' } }]),
+    ).toEqual([null, 'b', null]);
+    expect(
+      decide([{ name: 'b', priority: 1, match: { bpf: 'ip6 or tcp', protocol: 'tcp' } }]),
+    ).toEqual(['b', null, 'b']);
   });
 });

@@ -56,7 +56,8 @@ function compileRule(rule: MirrorRule, capacity: number): CompiledRule {
   const m = rule.match;
   const prefixes = (v: string | string[] | undefined): Prefix[] | null =>
     v === undefined ? null : (Array.isArray(v) ? v : [v]).map((s) => parsePrefix(s) as Prefix);
-  const ports = (v: unknown): PortRange[] | null => (v === undefined ? null : (parsePorts(v) as PortRange[]));
+  const ports = (v: unknown): PortRange[] | null =>
+    v === undefined ? null : (parsePorts(v) as PortRange[]);
   return {
     rule,
     protocol: m.protocol === undefined ? -1 : (protocolNumber(m.protocol) ?? -1),
@@ -74,23 +75,30 @@ function compileRule(rule: MirrorRule, capacity: number): CompiledRule {
 function ruleMatches(c: CompiledRule, v: PacketView, i: number): boolean {
   if (c.bpf !== null && c.bpf.bits[i] === 0) return false;
   if (c.protocol >= 0) {
-    if (c.protocol === PROTO_ARP ? v.etherType !== EtherType.ARP : v.ipProto !== c.protocol || v.ipVersion === 0) {
+    if (
+      c.protocol === PROTO_ARP
+        ? v.etherType !== EtherType.ARP
+        : v.ipProto !== c.protocol || v.ipVersion === 0
+    ) {
       return false;
     }
   }
   if (c.src !== null && !anyPrefix(c.src, v, v.srcAddr)) return false;
   if (c.dst !== null && !anyPrefix(c.dst, v, v.dstAddr)) return false;
-  if (c.host !== null && !anyPrefix(c.host, v, v.srcAddr) && !anyPrefix(c.host, v, v.dstAddr)) return false;
+  if (c.host !== null && !anyPrefix(c.host, v, v.srcAddr) && !anyPrefix(c.host, v, v.dstAddr))
+    return false;
   if (c.srcPorts !== null && !inRanges(c.srcPorts, v.srcPort)) return false;
   if (c.dstPorts !== null && !inRanges(c.dstPorts, v.dstPort)) return false;
-  if (c.ports !== null && !inRanges(c.ports, v.srcPort) && !inRanges(c.ports, v.dstPort)) return false;
+  if (c.ports !== null && !inRanges(c.ports, v.srcPort) && !inRanges(c.ports, v.dstPort))
+    return false;
   if (c.vlans !== null && !anyVlan(c.vlans, v)) return false;
   return true;
 }
 
 function anyPrefix(list: Prefix[], v: PacketView, at: number): boolean {
   if (v.ipVersion === 0 || at < 0) return false;
-  for (let k = 0; k < list.length; k++) if (prefixContains(list[k], v.ipVersion, v.buf, at)) return true;
+  for (let k = 0; k < list.length; k++)
+    if (prefixContains(list[k], v.ipVersion, v.buf, at)) return true;
   return false;
 }
 

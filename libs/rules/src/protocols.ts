@@ -17,7 +17,8 @@ const NAMES: Record<string, number> = {
 
 /** A protocol name or number as an IP protocol number (ARP as PROTO_ARP), or undefined. */
 export function protocolNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= 255 ? value : undefined;
+  if (typeof value === 'number')
+    return Number.isInteger(value) && value >= 0 && value <= 255 ? value : undefined;
   if (typeof value === 'string') return NAMES[value.toLowerCase()];
   return undefined;
 }

@@ -38,7 +38,9 @@ describe('parseRuleSet', () => {
   });
 
   it('accepts JSON', () => {
-    const rs = parseRuleSet(JSON.stringify({ rules: [{ priority: 1, match: { protocol: 'icmp' } }] }));
+    const rs = parseRuleSet(
+      JSON.stringify({ rules: [{ priority: 1, match: { protocol: 'icmp' } }] }),
+    );
     expect(rs.rules[0].name).toBe('rule-1');
   });
 

@@ -8,13 +8,25 @@ import type { MirrorRule, RuleAction, RuleError, RuleSet, RuleTransforms } from 
 /** Thrown by `parseRuleSet` with every problem found, each naming the rule and field. */
 export class RuleSetError extends Error {
   constructor(readonly errors: RuleError[]) {
-    super(`invalid rules:\n${errors.map((e) => `  ${e.where} ${e.field}: ${e.message}`).join('\n')}`);
+    super(
+      `invalid rules:\n${errors.map((e) => `  ${e.where} ${e.field}: ${e.message}`).join('\n')}`,
+    );
     this.name = 'RuleSetError';
   }
 }
 
 const RULE_KEYS = new Set(['name', 'priority', 'action', 'match', 'transforms', 'destinations']);
-const MATCH_KEYS = new Set(['protocol', 'src', 'dst', 'host', 'srcPort', 'dstPort', 'port', 'vlan', 'bpf']);
+const MATCH_KEYS = new Set([
+  'protocol',
+  'src',
+  'dst',
+  'host',
+  'srcPort',
+  'dstPort',
+  'port',
+  'vlan',
+  'bpf',
+]);
 const TRANSFORM_KEYS = new Set(['slice', 'sample', 'dedup', 'stripVlan']);
 /** Smallest slice that still keeps an Ethernet header. */
 const MIN_SLICE = 14;
@@ -34,7 +46,9 @@ export function parseRuleSet(text: string, origin = 'rules'): RuleSet {
 export function validateRuleSet(doc: unknown): RuleSet {
   const errors: RuleError[] = [];
   if (!isObject(doc)) {
-    throw new RuleSetError([{ where: '(top level)', field: '', message: 'expected a mapping with "rules"' }]);
+    throw new RuleSetError([
+      { where: '(top level)', field: '', message: 'expected a mapping with "rules"' },
+    ]);
   }
   for (const key of Object.keys(doc)) {
     if (key !== 'rules' && key !== 'destinations' && key !== 'version') {
@@ -56,7 +70,11 @@ export function validateRuleSet(doc: unknown): RuleSet {
   for (const rule of rules) {
     for (const d of rule.destinations) {
       if (!(d in destinations) && !isDefaultDestinationName(d)) {
-        errors.push({ where: ruleLabel(rule), field: 'destinations', message: `unknown destination "${d}"` });
+        errors.push({
+          where: ruleLabel(rule),
+          field: 'destinations',
+          message: `unknown destination "${d}"`,
+        });
       }
     }
   }
@@ -73,15 +91,27 @@ export function isDefaultDestinationName(name: string): boolean {
 function validateDestinations(value: unknown, errors: RuleError[]): Record<string, string> {
   if (value === undefined) return {};
   if (!isObject(value)) {
-    errors.push({ where: '(top level)', field: 'destinations', message: 'expected a mapping name -> URI' });
+    errors.push({
+      where: '(top level)',
+      field: 'destinations',
+      message: 'expected a mapping name -> URI',
+    });
     return {};
   }
   const out: Record<string, string> = {};
   for (const [name, uri] of Object.entries(value)) {
     if (typeof uri !== 'string' || uri.length === 0) {
-      errors.push({ where: `destinations.${name}`, field: '', message: 'expected a destination URI' });
+      errors.push({
+        where: `destinations.${name}`,
+        field: '',
+        message: 'expected a destination URI',
+      });
     } else if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
-      errors.push({ where: `destinations.${name}`, field: '', message: 'names use letters, digits, _ . -' });
+      errors.push({
+        where: `destinations.${name}`,
+        field: '',
+        message: 'names use letters, digits, _ . -',
+      });
     } else {
       out[name] = uri;
     }
@@ -104,18 +134,25 @@ function validateRule(r: unknown, index: number, errors: RuleError[]): MirrorRul
   if (r.name !== undefined && typeof r.name !== 'string') bad('name', 'expected a string');
 
   const priority = r.priority;
-  if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0 || priority > 0xffff) {
+  if (
+    typeof priority !== 'number' ||
+    !Number.isInteger(priority) ||
+    priority < 0 ||
+    priority > 0xffff
+  ) {
     bad('priority', 'expected an integer 0-65535 (lower is evaluated first)');
   }
   const action = r.action ?? 'mirror';
-  if (action !== 'mirror' && action !== 'skip') bad('action', `"${String(action)}" is not mirror or skip`);
+  if (action !== 'mirror' && action !== 'skip')
+    bad('action', `"${String(action)}" is not mirror or skip`);
 
   const match = isObject(r.match) ? r.match : {};
   if (r.match !== undefined && !isObject(r.match)) bad('match', 'expected a mapping');
   validateMatch(match, bad);
 
   const transforms = isObject(r.transforms) ? r.transforms : {};
-  if (r.transforms !== undefined && !isObject(r.transforms)) bad('transforms', 'expected a mapping');
+  if (r.transforms !== undefined && !isObject(r.transforms))
+    bad('transforms', 'expected a mapping');
   validateTransforms(transforms, bad);
 
   const destinations = r.destinations ?? [];
@@ -132,7 +169,10 @@ function validateRule(r: unknown, index: number, errors: RuleError[]): MirrorRul
   };
 }
 
-function validateMatch(m: Record<string, unknown>, bad: (field: string, message: string) => void): void {
+function validateMatch(
+  m: Record<string, unknown>,
+  bad: (field: string, message: string) => void,
+): void {
   for (const key of Object.keys(m)) if (!MATCH_KEYS.has(key)) bad(`match.${key}`, 'unknown field');
   if (m.protocol !== undefined && protocolNumber(m.protocol) === undefined) {
     bad('match.protocol', `"${String(m.protocol)}" is not a protocol name or number 0-255`);
@@ -154,7 +194,10 @@ function validateMatch(m: Record<string, unknown>, bad: (field: string, message:
   }
   if (m.vlan !== undefined) {
     const list = Array.isArray(m.vlan) ? m.vlan : [m.vlan];
-    if (list.length === 0 || !list.every((v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 4095)) {
+    if (
+      list.length === 0 ||
+      !list.every((v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 4095)
+    ) {
       bad('match.vlan', 'expected VLAN ids 0-4095');
     }
   }
@@ -170,9 +213,16 @@ function validateMatch(m: Record<string, unknown>, bad: (field: string, message:
   }
 }
 
-function validateTransforms(t: Record<string, unknown>, bad: (field: string, message: string) => void): void {
-  for (const key of Object.keys(t)) if (!TRANSFORM_KEYS.has(key)) bad(`transforms.${key}`, 'unknown field');
-  if (t.slice !== undefined && !(Number.isInteger(t.slice) && (t.slice as number) >= MIN_SLICE && (t.slice as number) <= 65535)) {
+function validateTransforms(
+  t: Record<string, unknown>,
+  bad: (field: string, message: string) => void,
+): void {
+  for (const key of Object.keys(t))
+    if (!TRANSFORM_KEYS.has(key)) bad(`transforms.${key}`, 'unknown field');
+  if (
+    t.slice !== undefined &&
+    !(Number.isInteger(t.slice) && (t.slice as number) >= MIN_SLICE && (t.slice as number) <= 65535)
+  ) {
     bad('transforms.slice', `expected bytes to keep, ${MIN_SLICE}-65535`);
   }
   if (t.sample !== undefined && !(Number.isInteger(t.sample) && (t.sample as number) >= 1)) {
@@ -180,9 +230,11 @@ function validateTransforms(t: Record<string, unknown>, bad: (field: string, mes
   }
   if (t.dedup !== undefined && typeof t.dedup !== 'boolean') {
     const w = isObject(t.dedup) ? t.dedup.windowMs : undefined;
-    if (!(typeof w === 'number' && w > 0 && w <= 60_000)) bad('transforms.dedup', 'expected true or { windowMs: 1-60000 }');
+    if (!(typeof w === 'number' && w > 0 && w <= 60_000))
+      bad('transforms.dedup', 'expected true or { windowMs: 1-60000 }');
   }
-  if (t.stripVlan !== undefined && typeof t.stripVlan !== 'boolean') bad('transforms.stripVlan', 'expected true or false');
+  if (t.stripVlan !== undefined && typeof t.stripVlan !== 'boolean')
+    bad('transforms.stripVlan', 'expected true or false');
 }
 
 function checkPriorities(rules: MirrorRule[], errors: RuleError[]): void {

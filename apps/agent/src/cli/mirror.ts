@@ -52,12 +52,17 @@ export async function runMirror(argv: string[]): Promise<number> {
   let sinks: Map<string, Sink>;
   let defaults: Sink[];
   try {
-    ruleSet = args.rules ? parseRuleSet(readFileSync(args.rules, 'utf8'), args.rules) : mirrorEverything();
+    ruleSet = args.rules
+      ? parseRuleSet(readFileSync(args.rules, 'utf8'), args.rules)
+      : mirrorEverything();
     ({ sinks, defaults } = buildSinks(args.to ?? [], ruleSet));
   } catch (err) {
-    return usage(err instanceof RuleSetError ? `${args.rules}: ${err.message}` : (err as Error).message);
+    return usage(
+      err instanceof RuleSetError ? `${args.rules}: ${err.message}` : (err as Error).message,
+    );
   }
-  if (sinks.size === 0) return usage('no destination: give --to URI (or destinations in the rules file)');
+  if (sinks.size === 0)
+    return usage('no destination: give --to URI (or destinations in the rules file)');
 
   let tap;
   try {
@@ -67,7 +72,14 @@ export async function runMirror(argv: string[]): Promise<number> {
     return 1;
   }
   const progress = !args.quiet && process.stderr.isTTY ? showProgress : undefined;
-  const session = new MirrorSession({ tap, ruleSet, sinks, defaultSinks: defaults, filter: args.filter, onProgress: progress });
+  const session = new MirrorSession({
+    tap,
+    ruleSet,
+    sinks,
+    defaultSinks: defaults,
+    filter: args.filter,
+    onProgress: progress,
+  });
   const onSignal = (): void => session.stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -83,7 +95,8 @@ export async function runMirror(argv: string[]): Promise<number> {
   }
   if (progress) process.stderr.write('\r\x1b[K');
   if (!args.quiet) process.stdout.write(formatSummary(summary));
-  if (args['stats-json']) writeFileSync(args['stats-json'], JSON.stringify(summary, null, 2) + '\n');
+  if (args['stats-json'])
+    writeFileSync(args['stats-json'], JSON.stringify(summary, null, 2) + '\n');
   if (summary.sourceError) {
     process.stderr.write(`netmirror mirror: ${summary.sourceError}\n`);
     return 1;
@@ -95,12 +108,17 @@ export async function runMirror(argv: string[]): Promise<number> {
 function mirrorEverything(): RuleSet {
   return {
     destinations: {},
-    rules: [{ name: 'all', priority: 0, action: 'mirror', match: {}, transforms: {}, destinations: [] }],
+    rules: [
+      { name: 'all', priority: 0, action: 'mirror', match: {}, transforms: {}, destinations: [] },
+    ],
   };
 }
 
 /** CLI `--to` destinations (to1, to2, ... unless named) plus the rules file's own. */
-function buildSinks(to: string[], ruleSet: RuleSet): { sinks: Map<string, Sink>; defaults: Sink[] } {
+function buildSinks(
+  to: string[],
+  ruleSet: RuleSet,
+): { sinks: Map<string, Sink>; defaults: Sink[] } {
   const sinks = new Map<string, Sink>();
   const defaults: Sink[] = [];
   to.forEach((spec, i) => {
@@ -113,12 +131,16 @@ function buildSinks(to: string[], ruleSet: RuleSet): { sinks: Map<string, Sink>;
     defaults.push(sink);
   });
   for (const [name, uri] of Object.entries(ruleSet.destinations)) {
-    if (sinks.has(name)) throw new Error(`destination "${name}" is defined both by --to and by the rules file`);
+    if (sinks.has(name))
+      throw new Error(`destination "${name}" is defined both by --to and by the rules file`);
     sinks.set(name, openSink(name, uri));
   }
   for (const rule of ruleSet.rules) {
     for (const d of rule.destinations) {
-      if (!sinks.has(d)) throw new Error(`rule "${rule.name}" sends to "${d}", which is not defined (${[...sinks.keys()].join(', ') || 'no destinations'})`);
+      if (!sinks.has(d))
+        throw new Error(
+          `rule "${rule.name}" sends to "${d}", which is not defined (${[...sinks.keys()].join(', ') || 'no destinations'})`,
+        );
     }
   }
   return { sinks, defaults };

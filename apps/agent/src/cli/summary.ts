@@ -13,7 +13,8 @@ export function formatSummary(s: MirrorSummary): string {
   ];
   if (s.rules.length > 1) {
     lines.push('rules:');
-    for (const r of s.rules) lines.push(`  ${r.name}: matched ${n(r.matched)}, mirrored ${n(r.mirrored)}`);
+    for (const r of s.rules)
+      lines.push(`  ${r.name}: matched ${n(r.matched)}, mirrored ${n(r.mirrored)}`);
   }
   lines.push('destinations:');
   for (const d of s.destinations) {
@@ -22,7 +23,9 @@ export function formatSummary(s: MirrorSummary): string {
       d.unsupported ? `unsupported ${n(d.unsupported)}` : '',
       d.failed ? `failed ${n(d.failed)} (${d.lastError})` : '',
     ].filter(Boolean);
-    lines.push(`  ${d.name} ${d.uri}: sent ${n(d.sent)}, dropped ${n(d.dropped)}${extra.length ? ', ' + extra.join(', ') : ''}`);
+    lines.push(
+      `  ${d.name} ${d.uri}: sent ${n(d.sent)}, dropped ${n(d.dropped)}${extra.length ? ', ' + extra.join(', ') : ''}`,
+    );
   }
   if (s.sourceError) lines.push(`source error: ${s.sourceError}`);
   return lines.join('\n') + '\n';

@@ -29,8 +29,11 @@ function countFrames(path: string): Buffer[] {
   const r = openCaptureReader(path);
   const batch = new FrameBatch(512);
   const frames: Buffer[] = [];
-  for (let n; (n = r.next(batch)) > 0; ) {
-    for (let i = 0; i < n; i++) frames.push(Buffer.from(batch.buf.subarray(batch.offset[i], batch.offset[i] + batch.caplen[i])));
+  for (let n; (n = r.next(batch)) > 0;) {
+    for (let i = 0; i < n; i++)
+      frames.push(
+        Buffer.from(batch.buf.subarray(batch.offset[i], batch.offset[i] + batch.caplen[i])),
+      );
   }
   r.close();
   return frames;
@@ -50,7 +53,9 @@ describe('MirrorSession', () => {
     const fifo = join(dir, 'slow.fifo');
     const slowOut = join(dir, 'slow.pcap');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    const reader = spawn(process.execPath, ['-e', SLOW_READER, fifo, slowOut], { stdio: 'inherit' });
+    const reader = spawn(process.execPath, ['-e', SLOW_READER, fifo, slowOut], {
+      stdio: 'inherit',
+    });
     const readerDone = new Promise((r) => reader.on('exit', r));
 
     const fast = new PcapSink('fast', 'pcap:fast', join(dir, 'fast.pcap'));
@@ -90,7 +95,11 @@ describe('MirrorSession', () => {
     const fifo = join(dir, 'slow2.fifo');
     const slowOut = join(dir, 'slow2.pcap');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    const reader = spawn(process.execPath, ['-e', SLOW_READER.replace('0, 2)', '0, 0)'), fifo, slowOut], { stdio: 'inherit' });
+    const reader = spawn(
+      process.execPath,
+      ['-e', SLOW_READER.replace('0, 2)', '0, 0)'), fifo, slowOut],
+      { stdio: 'inherit' },
+    );
     const readerDone = new Promise((r) => reader.on('exit', r));
     const slow = new PcapSink('slow', 'pcap:slow', fifo, { queueBytes: 256 << 10 });
     const summary = await new MirrorSession({

@@ -36,7 +36,6 @@ export interface MirrorSummary {
   sourceError: string | null;
 }
 
-
 /**
  * Runs a tap through the pipeline into its destinations until the source ends
  * (or `stop()`), then drains and closes every destination. An offline source
@@ -110,7 +109,12 @@ export class MirrorSession {
       elapsedSec: elapsed(),
       counters: { ...pipeline.counters },
       rules: pipeline.ruleCounters.map((r) => ({ ...r })),
-      destinations: sinks.map((s) => ({ name: s.name, uri: s.uri, ...s.stats, lastError: s.lastError })),
+      destinations: sinks.map((s) => ({
+        name: s.name,
+        uri: s.uri,
+        ...s.stats,
+        lastError: s.lastError,
+      })),
       sourceError,
     };
   }

@@ -62,7 +62,10 @@ export class Pipeline {
       const dedup = rule.transforms.dedup;
       return {
         mirror: rule.action === 'mirror',
-        sinks: rule.destinations.length === 0 ? [...options.defaultSinks] : rule.destinations.map((d) => sinkNamed(options.sinks, d)),
+        sinks:
+          rule.destinations.length === 0
+            ? [...options.defaultSinks]
+            : rule.destinations.map((d) => sinkNamed(options.sinks, d)),
         slice: rule.transforms.slice ?? 0,
         sample: rule.transforms.sample ?? 1,
         sampleCount: 0,

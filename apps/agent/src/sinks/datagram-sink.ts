@@ -1,4 +1,11 @@
-import { closeSocket, Errno, errnoName, makeSockaddr, SEND_BATCH_MAX, sendBatch } from '@netmirror/native';
+import {
+  closeSocket,
+  Errno,
+  errnoName,
+  makeSockaddr,
+  SEND_BATCH_MAX,
+  sendBatch,
+} from '@netmirror/native';
 import { lookup } from 'node:dns/promises';
 import type { SinkQueueOptions, SourceInterface } from './sink.js';
 import { Sink } from './sink.js';

@@ -50,7 +50,13 @@ export class DeferredCopies {
 
 const one = { s: new Int32Array(1), d: new Int32Array(1), l: new Int32Array(1) };
 
-function copyBatchOne(src: Uint8Array, srcOff: number, dst: Buffer, dstOff: number, len: number): void {
+function copyBatchOne(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Buffer,
+  dstOff: number,
+  len: number,
+): void {
   one.s[0] = srcOff;
   one.d[0] = dstOff;
   one.l[0] = len;

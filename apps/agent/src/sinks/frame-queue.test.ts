@@ -54,7 +54,7 @@ describe('FrameQueue', () => {
     let next = 0;
     let expected = 0;
     let seed = 7;
-    const rnd = (n: number): number => ((seed = (Math.imul(seed, 48271) + 1) >>> 0) % n);
+    const rnd = (n: number): number => (seed = (Math.imul(seed, 48271) + 1) >>> 0) % n;
     for (let round = 0; round < 20_000; round++) {
       if (rnd(3) > 0) {
         if (push(q, 1 + rnd(300), next & 0xff) >= 0) next++;
@@ -74,7 +74,7 @@ describe('FrameQueue', () => {
   it('always takes what freeBytes() promises', () => {
     const q = new FrameQueue(10_000, 1000);
     let seed = 11;
-    const rnd = (n: number): number => ((seed = (Math.imul(seed, 48271) + 1) >>> 0) % n);
+    const rnd = (n: number): number => (seed = (Math.imul(seed, 48271) + 1) >>> 0) % n;
     for (let round = 0; round < 2_000; round++) {
       for (let k = rnd(q.count + 1); k > 0; k--) q.release(1);
       let free = q.freeBytes();

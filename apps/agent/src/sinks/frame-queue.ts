@@ -92,7 +92,9 @@ export class FrameQueue {
   freeBytes(): number {
     if (this.count === 0) return this.byteCapacity;
     const start = this.msgOff[this.head];
-    return this.wrapAt < 0 ? Math.max(this.byteCapacity - this.writeAt, start - 1) : start - this.writeAt - 1;
+    return this.wrapAt < 0
+      ? Math.max(this.byteCapacity - this.writeAt, start - 1)
+      : start - this.writeAt - 1;
   }
 
   /** Messages that can still be queued. */

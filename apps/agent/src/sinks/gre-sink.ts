@@ -12,7 +12,6 @@ import {
 import type { Erspan2Options, Erspan3Options, GreOptions } from '@netmirror/encap';
 import { attachSocketFilter, DROP_ALL_FILTER, openRawIpSocket } from '@netmirror/native';
 import { LinkType } from '@netmirror/packet';
-import type { Endpoint } from './datagram-sink.js';
 import { DatagramSink } from './datagram-sink.js';
 import { innerLimit } from './mtu.js';
 import type { FrameCopy, SinkQueueOptions } from './sink.js';
@@ -76,7 +75,13 @@ abstract class GreFamilySink extends DatagramSink {
 export class GreSink extends GreFamilySink {
   private readonly gre: GreOptions;
 
-  constructor(name: string, uri: string, host: string, key: number | undefined, options: TunnelOptions) {
+  constructor(
+    name: string,
+    uri: string,
+    host: string,
+    key: number | undefined,
+    options: TunnelOptions,
+  ) {
     const gre: GreOptions = { key, sequence: true };
     super(name, uri, host, options, greHeaderLength(gre));
     this.gre = gre;
@@ -84,7 +89,12 @@ export class GreSink extends GreFamilySink {
 
   protected encode(f: FrameCopy, dst: Buffer, at: number): number {
     const len = this.fit(f);
-    return this.withFrame(f, at, len, encodeGre(dst, at, f.src, f.offset, len, this.gre, this.nextSeq(), false));
+    return this.withFrame(
+      f,
+      at,
+      len,
+      encodeGre(dst, at, f.src, f.offset, len, this.gre, this.nextSeq(), false),
+    );
   }
 }
 
@@ -104,7 +114,12 @@ export class Erspan2Sink extends GreFamilySink {
     h.vlan = v.vlanDepth > 0 ? v.vlanIds[0] : 0;
     h.cos = v.vlanDepth > 0 ? v.vlanPcps[0] : 0;
     h.truncated = len < f.wirelen;
-    return this.withFrame(f, at, len, encodeErspan2(dst, at, f.src, f.offset, len, h, this.nextSeq(), false));
+    return this.withFrame(
+      f,
+      at,
+      len,
+      encodeErspan2(dst, at, f.src, f.offset, len, h, this.nextSeq(), false),
+    );
   }
 }
 
@@ -118,7 +133,13 @@ export class Erspan3Sink extends GreFamilySink {
 
   constructor(name: string, uri: string, host: string, session: number, options: TunnelOptions) {
     super(name, uri, host, options, ERSPAN_GRE_LEN + ERSPAN3_HEADER_LEN);
-    this.header = { sessionId: session, vlan: 0, cos: 0, truncated: false, granularity: ErspanGranularity.US_100 };
+    this.header = {
+      sessionId: session,
+      vlan: 0,
+      cos: 0,
+      truncated: false,
+      granularity: ErspanGranularity.US_100,
+    };
   }
 
   protected encode(f: FrameCopy, dst: Buffer, at: number): number {
@@ -129,6 +150,11 @@ export class Erspan3Sink extends GreFamilySink {
     h.cos = v.vlanDepth > 0 ? v.vlanPcps[0] : 0;
     h.truncated = len < f.wirelen;
     const ts = erspan3Timestamp(f.tsSec, f.tsNsec, ErspanGranularity.US_100);
-    return this.withFrame(f, at, len, encodeErspan3(dst, at, f.src, f.offset, len, h, this.nextSeq(), ts, 0, false));
+    return this.withFrame(
+      f,
+      at,
+      len,
+      encodeErspan3(dst, at, f.src, f.offset, len, h, this.nextSeq(), ts, 0, false),
+    );
   }
 }

@@ -11,7 +11,13 @@ export function ipHeaderLength(family: 4 | 6): number {
  * Traffic Mirroring truncates mirrored packets to fit). `mtu` 0: no limit, the
  * kernel fragments oversized packets.
  */
-export function innerLimit(sink: Sink, caplen: number, mtu: number, family: 4 | 6, overhead: number): number {
+export function innerLimit(
+  sink: Sink,
+  caplen: number,
+  mtu: number,
+  family: 4 | 6,
+  overhead: number,
+): number {
   if (mtu <= 0) return caplen;
   const room = mtu - ipHeaderLength(family) - overhead;
   if (caplen <= room) return caplen;

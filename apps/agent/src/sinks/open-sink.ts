@@ -26,13 +26,18 @@ export class DestinationError extends Error {
 export function openSink(name: string, uri: string): Sink {
   const file = /^(pcap|pcapng):(.+)$/.exec(uri);
   if (file && !file[2].startsWith('//')) {
-    return file[1] === 'pcap' ? new PcapSink(name, uri, file[2]) : new PcapngSink(name, uri, file[2]);
+    return file[1] === 'pcap'
+      ? new PcapSink(name, uri, file[2])
+      : new PcapngSink(name, uri, file[2]);
   }
   let url: URL;
   try {
     url = new URL(uri);
   } catch {
-    throw new DestinationError(uri, 'not a destination URI (pcap:PATH, pcapng:PATH, vxlan://, gre://, erspan2://, erspan3://, tzsp://)');
+    throw new DestinationError(
+      uri,
+      'not a destination URI (pcap:PATH, pcapng:PATH, vxlan://, gre://, erspan2://, erspan3://, tzsp://)',
+    );
   }
   const params = new Params(uri, url.searchParams);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -41,19 +46,28 @@ export function openSink(name: string, uri: string): Sink {
   const mtu = params.int('mtu', 0, 576, 65535);
   const port = (fallback: number): number => (url.port === '' ? fallback : Number(url.port));
   const noPort = (): void => {
-    if (url.port !== '') throw new DestinationError(uri, `${url.protocol}// takes no port (it is not UDP)`);
+    if (url.port !== '')
+      throw new DestinationError(uri, `${url.protocol}// takes no port (it is not UDP)`);
   };
   let sink: Sink;
   switch (url.protocol) {
     case 'vxlan:':
-      sink = new VxlanSink(name, uri, { host, port: port(4789) }, { vni: params.int('vni', 0, 0, 0xffffff), mtu, queueBytes });
+      sink = new VxlanSink(
+        name,
+        uri,
+        { host, port: port(4789) },
+        { vni: params.int('vni', 0, 0, 0xffffff), mtu, queueBytes },
+      );
       break;
     case 'tzsp:':
       sink = new TzspSink(name, uri, { host, port: port(37008) }, { mtu, queueBytes });
       break;
     case 'gre:':
       noPort();
-      sink = new GreSink(name, uri, host, params.optionalInt('key', 0, 0xffffffff), { mtu, queueBytes });
+      sink = new GreSink(name, uri, host, params.optionalInt('key', 0, 0xffffffff), {
+        mtu,
+        queueBytes,
+      });
       break;
     case 'erspan2:':
     case 'erspan3:': {

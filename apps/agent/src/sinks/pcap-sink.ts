@@ -27,6 +27,17 @@ export class PcapSink extends FileSink {
 
   protected encode(f: FrameCopy, dst: Buffer, at: number): number {
     this.copyFrame(f, at + PCAP_RECORD_HEADER_LEN, f.caplen);
-    return writePcapRecord(dst, at, f.src, f.offset, f.caplen, f.wirelen, f.tsSec, f.tsNsec, true, false);
+    return writePcapRecord(
+      dst,
+      at,
+      f.src,
+      f.offset,
+      f.caplen,
+      f.wirelen,
+      f.tsSec,
+      f.tsNsec,
+      true,
+      false,
+    );
   }
 }

@@ -85,7 +85,20 @@ export class PcapngSink extends FileSink {
 
   protected encode(f: FrameCopy, dst: Buffer, at: number): number {
     this.copyFrame(f, at + EPB_DATA_OFFSET, f.caplen);
-    return writeEnhancedPacketBlock(dst, at, f.ifIndex, f.src, f.offset, f.caplen, f.wirelen, f.tsSec, f.tsNsec, f.flags, true, false);
+    return writeEnhancedPacketBlock(
+      dst,
+      at,
+      f.ifIndex,
+      f.src,
+      f.offset,
+      f.caplen,
+      f.wirelen,
+      f.tsSec,
+      f.tsNsec,
+      f.flags,
+      true,
+      false,
+    );
   }
 
   override async close(): Promise<void> {

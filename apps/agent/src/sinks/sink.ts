@@ -61,7 +61,15 @@ export interface SinkQueueOptions {
  * full the copy is dropped and counted here.
  */
 export abstract class Sink {
-  readonly stats: SinkStats = { offered: 0, sent: 0, bytes: 0, dropped: 0, failed: 0, truncated: 0, unsupported: 0 };
+  readonly stats: SinkStats = {
+    offered: 0,
+    sent: 0,
+    bytes: 0,
+    dropped: 0,
+    failed: 0,
+    truncated: 0,
+    unsupported: 0,
+  };
   lastError: string | null = null;
   protected readonly queue: FrameQueue;
   private readonly copies: DeferredCopies;

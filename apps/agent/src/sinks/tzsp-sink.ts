@@ -40,7 +40,16 @@ export class TzspSink extends DatagramSink {
   protected encode(f: FrameCopy, dst: Buffer, at: number): number {
     const overhead = UDP_HEADER_LEN + tzspHeaderLength(this.tzsp, true);
     const len = innerLimit(this, f.caplen, this.options.mtu, this.family, overhead);
-    const total = encodeTzsp(dst, at, f.src, f.offset, len, this.tzsp, Math.min(f.wirelen, 0x7fff), false);
+    const total = encodeTzsp(
+      dst,
+      at,
+      f.src,
+      f.offset,
+      len,
+      this.tzsp,
+      Math.min(f.wirelen, 0x7fff),
+      false,
+    );
     this.copyFrame(f, at + total - len, len);
     return total;
   }

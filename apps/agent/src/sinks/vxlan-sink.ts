@@ -1,5 +1,11 @@
 import { encodeVxlan, VXLAN_HEADER_LEN, vxlanSourcePort } from '@netmirror/encap';
-import { attachSocketFilter, DROP_ALL_FILTER, openRawIpSocket, setSocketOption, SocketOption } from '@netmirror/native';
+import {
+  attachSocketFilter,
+  DROP_ALL_FILTER,
+  openRawIpSocket,
+  setSocketOption,
+  SocketOption,
+} from '@netmirror/native';
 import { flowHash, LinkType } from '@netmirror/packet';
 import type { Endpoint } from './datagram-sink.js';
 import { DatagramSink } from './datagram-sink.js';
@@ -49,8 +55,22 @@ export class VxlanSink extends DatagramSink {
   }
 
   protected encode(f: FrameCopy, dst: Buffer, at: number): number {
-    const caplen = innerLimit(this, f.caplen, this.options.mtu, this.family, UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-    const n = encodeVxlan(dst, at + UDP_HEADER_LEN, f.src, f.offset, caplen, this.options.vni, false);
+    const caplen = innerLimit(
+      this,
+      f.caplen,
+      this.options.mtu,
+      this.family,
+      UDP_HEADER_LEN + VXLAN_HEADER_LEN,
+    );
+    const n = encodeVxlan(
+      dst,
+      at + UDP_HEADER_LEN,
+      f.src,
+      f.offset,
+      caplen,
+      this.options.vni,
+      false,
+    );
     this.copyFrame(f, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN, caplen);
     const len = UDP_HEADER_LEN + n;
     const sport = vxlanSourcePort(flowHash(f.view));

@@ -56,6 +56,10 @@ export function bigFrame(size = 1400): Buffer {
 export const INNER_FRAMES: ReadonlyArray<{ name: string; frame: Buffer; protocols: string }> = [
   { name: 'untagged TCP SYN', frame: TCP_SYN, protocols: 'eth:ethertype:ip:tcp' },
   { name: '802.1Q UDP', frame: VLAN_UDP, protocols: 'eth:ethertype:vlan:ethertype:ip:udp:data' },
-  { name: 'QinQ ICMP', frame: QINQ_ICMP, protocols: 'eth:ethertype:ieee8021ad:ethertype:vlan:ethertype:ip:icmp:data' },
+  {
+    name: 'QinQ ICMP',
+    frame: QINQ_ICMP,
+    protocols: 'eth:ethertype:ieee8021ad:ethertype:vlan:ethertype:ip:icmp:data',
+  },
   { name: '1400-byte TCP', frame: bigFrame(), protocols: 'eth:ethertype:ip:tcp:data' },
 ];
