@@ -4,7 +4,7 @@ const USAGE = `netmirror — network mirroring: capture, filter by rules, delive
 
 Usage:
   netmirror mirror --from SOURCE [--filter EXPR] [--rules FILE] --to DEST [--to DEST ...]
-                   [--stats-json FILE] [--quiet]
+                   [--speed X | --pps N] [--stats-json FILE] [--quiet]
   netmirror help
 
 Sources:       pcap:PATH (pcap or pcapng, sniffed)

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseRuleSet, RuleSetError } from '@netmirror/rules';
 import type { RuleSet } from '@netmirror/rules';
 import { MirrorSession } from '../pipeline/index.js';
-import type { MirrorSummary, PipelineCounters } from '../pipeline/index.js';
+import type { MirrorSummary, Pace, PipelineCounters } from '../pipeline/index.js';
 import { openSink } from '../sinks/index.js';
 import type { Sink } from '../sinks/index.js';
 import { openTap } from '../taps/index.js';
@@ -17,6 +17,9 @@ const HELP = `Usage: netmirror mirror --from pcap:PATH [--filter EXPR] [--rules 
   --rules FILE        mirror rules (YAML or JSON); without it every frame the filter
                       passes goes to every --to destination
   --to [NAME=]URI     a destination (repeatable); unnamed ones are to1, to2, ...
+  --speed X           replay at X times the recorded pace (1 = as recorded), as live
+                      traffic: a destination that cannot keep up drops its copies
+  --pps N             replay at N frames per second, as live traffic
   --stats-json FILE   write the summary counters as JSON
   --quiet             no progress line and no summary
 `;
@@ -33,6 +36,8 @@ export async function runMirror(argv: string[]): Promise<number> {
         rules: { type: 'string' },
         to: { type: 'string', multiple: true },
         'stats-json': { type: 'string' },
+        speed: { type: 'string' },
+        pps: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -47,6 +52,18 @@ export async function runMirror(argv: string[]): Promise<number> {
     return 0;
   }
   if (!args.from) return usage('--from is required');
+  let pace: Pace | undefined;
+  if (args.speed !== undefined && args.pps !== undefined)
+    return usage('give --speed or --pps, not both');
+  if (args.speed !== undefined) {
+    const speed = Number(args.speed);
+    if (!(speed > 0)) return usage(`--speed ${args.speed}: expected a number > 0`);
+    pace = { speed };
+  } else if (args.pps !== undefined) {
+    const pps = Number(args.pps);
+    if (!(pps > 0)) return usage(`--pps ${args.pps}: expected a number > 0`);
+    pace = { pps };
+  }
 
   let ruleSet: RuleSet;
   let sinks: Map<string, Sink>;
@@ -79,6 +96,7 @@ export async function runMirror(argv: string[]): Promise<number> {
     defaultSinks: defaults,
     filter: args.filter,
     onProgress: progress,
+    pace,
   });
   const onSignal = (): void => session.stop();
   process.once('SIGINT', onSignal);

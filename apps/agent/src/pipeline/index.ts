@@ -1,6 +1,11 @@
 export { Pipeline } from './pipeline.js';
 export type { PipelineOptions } from './pipeline.js';
 export { MirrorSession } from './mirror-session.js';
-export type { MirrorSessionOptions, MirrorSummary, DestinationSummary } from './mirror-session.js';
+export type {
+  MirrorSessionOptions,
+  MirrorSummary,
+  DestinationSummary,
+  Pace,
+} from './mirror-session.js';
 export type { PipelineCounters, RuleCounters } from './counters.js';
 export { Deduplicator } from './dedup.js';

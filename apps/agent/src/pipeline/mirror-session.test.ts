@@ -112,4 +112,34 @@ describe('MirrorSession', () => {
     expect(summary.destinations[0]).toMatchObject({ offered: 20_000, sent: 20_000, dropped: 0 });
     expect(countFrames(slowOut).length).toBe(20_000);
   });
+
+  it('paces a replay at a fixed rate or at a multiple of the recorded pace', async () => {
+    const small = join(dir, 'small.pcap');
+    writeCaptureFile({ path: small, frames: 600, seed: 9 });
+    const run = async (pace: { pps: number } | { speed: number }): Promise<number> => {
+      const sink = new PcapSink('out', 'pcap:out', join(dir, 'paced.pcap'));
+      const t = performance.now();
+      const summary = await new MirrorSession({
+        tap: new PcapFileTap('pcap:small', small),
+        ruleSet: validateRuleSet({ rules: [{ name: 'all', priority: 1, match: {} }] }),
+        sinks: new Map([['out', sink]]),
+        defaultSinks: [sink],
+        pace,
+      }).run();
+      expect(summary.destinations[0].sent).toBe(600);
+      return performance.now() - t;
+    };
+    const atRate = await run({ pps: 2000 }); // 600 frames: 0.3 s
+    expect(atRate).toBeGreaterThan(290);
+    expect(atRate).toBeLessThan(1500);
+    const reader = openCaptureReader(small);
+    const batch = new FrameBatch(1000);
+    reader.next(batch);
+    reader.close();
+    const recordedMs =
+      ((batch.tsSec[599] - batch.tsSec[0]) * 1e9 + (batch.tsNsec[599] - batch.tsNsec[0])) / 1e6;
+    const fast = await run({ speed: recordedMs / 250 }); // squeezed into 250 ms
+    expect(fast).toBeGreaterThan(240);
+    expect(fast).toBeLessThan(1500);
+  });
 });

@@ -18,7 +18,15 @@ export interface MirrorSessionOptions {
   /** Called about every `progressMs` with the counters so far. */
   onProgress?: (counters: PipelineCounters, elapsedSec: number) => void;
   progressMs?: number;
+  /**
+   * Replay an offline source in time instead of as fast as possible: at
+   * `speed` times its recorded pace, or at a fixed `pps`. A paced replay is
+   * live traffic to the destinations: a full queue drops, nothing waits.
+   */
+  pace?: Pace;
 }
+
+export type Pace = { speed: number } | { pps: number };
 
 export interface DestinationSummary extends SinkStats {
   name: string;
@@ -66,6 +74,8 @@ export class MirrorSession {
     let sourceError: string | null = null;
     let opened = false;
     let lastProgress = 0;
+    let lastYield = Date.now();
+    const pacer = o.pace ? new Pacer(o.pace) : null;
     try {
       for (;;) {
         if (this.stopped) break;
@@ -82,16 +92,22 @@ export class MirrorSession {
           opened = true;
         }
         if (n === 0) break;
-        if (o.tap.live) {
+        if (pacer !== null) {
+          await pacer.process(pipeline, batch, o.tap.linkTypes, sinks, () => this.stopped);
+        } else if (o.tap.live) {
           pipeline.process(batch, o.tap.linkTypes);
           for (const s of sinks) s.flush();
         } else {
           await processWithoutLoss(pipeline, batch, o.tap.linkTypes, sinks);
         }
+        if (Date.now() - lastYield >= YIELD_MS) {
+          // Let write callbacks, retries and signals (Ctrl-C) run.
+          lastYield = Date.now();
+          await new Promise((r) => setImmediate(r));
+        }
         if (o.onProgress && Date.now() - lastProgress >= (o.progressMs ?? 250)) {
           lastProgress = Date.now();
           o.onProgress(pipeline.counters, elapsed());
-          await new Promise((r) => setImmediate(r)); // let write callbacks and signals run
         }
       }
     } finally {
@@ -118,6 +134,70 @@ export class MirrorSession {
       sourceError,
     };
   }
+}
+
+/** The longest the session keeps the event loop busy without a turn. */
+const YIELD_MS = 20;
+/** The longest a paced replay sleeps at once (so a stop is noticed). */
+const MAX_SLEEP_MS = 100;
+
+/** Releases frames when their (scaled) recorded time, or their turn at a fixed rate, comes. */
+class Pacer {
+  private startWallNs = -1;
+  private firstSec = 0;
+  private firstNsec = 0;
+  private released = 0;
+
+  constructor(private readonly pace: Pace) {
+    const rate = 'speed' in pace ? pace.speed : pace.pps;
+    if (!(rate > 0)) throw new RangeError('pace: speed and pps must be > 0');
+  }
+
+  /** Nanoseconds after the start at which frame i of the batch is due. */
+  private due(batch: FrameBatch, i: number): number {
+    if ('pps' in this.pace) return (this.released * 1e9) / this.pace.pps;
+    return (
+      ((batch.tsSec[i] - this.firstSec) * 1e9 + (batch.tsNsec[i] - this.firstNsec)) /
+      this.pace.speed
+    );
+  }
+
+  async process(
+    pipeline: Pipeline,
+    batch: FrameBatch,
+    linkTypes: ArrayLike<number>,
+    sinks: readonly Sink[],
+    stopped: () => boolean,
+  ): Promise<void> {
+    pipeline.prepare(batch, linkTypes);
+    if (this.startWallNs < 0 && batch.count > 0) {
+      this.startWallNs = nowNs();
+      this.firstSec = batch.tsSec[0];
+      this.firstNsec = batch.tsNsec[0];
+    }
+    let i = 0;
+    while (i < batch.count && !stopped()) {
+      const now = nowNs() - this.startWallNs;
+      let j = i;
+      while (j < batch.count && this.due(batch, j) <= now) {
+        j++;
+        this.released++;
+      }
+      if (j > i) {
+        pipeline.processRange(i, j);
+        for (const s of sinks) s.flush();
+        i = j;
+      } else {
+        const waitMs = Math.min(MAX_SLEEP_MS, Math.max(1, (this.due(batch, i) - now) / 1e6));
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+    pipeline.finishBatch();
+  }
+}
+
+function nowNs(): number {
+  return Number(process.hrtime.bigint());
 }
 
 /**

@@ -17,6 +17,9 @@ import { innerLimit } from './mtu.js';
 import type { FrameCopy, SinkQueueOptions } from './sink.js';
 
 const IPPROTO_GRE = 47;
+/** pcapng epb_flags bits 0-1: 1 inbound, 2 outbound (ERSPAN III's D bit). */
+const EPB_DIRECTION_MASK = 0x3;
+const EPB_OUTBOUND = 2;
 
 export interface TunnelOptions extends SinkQueueOptions {
   /** Largest outer IP packet; larger copies are cut to fit (0 = no limit). */
@@ -149,6 +152,7 @@ export class Erspan3Sink extends GreFamilySink {
     h.vlan = v.vlanDepth > 0 ? v.vlanIds[0] : 0;
     h.cos = v.vlanDepth > 0 ? v.vlanPcps[0] : 0;
     h.truncated = len < f.wirelen;
+    h.egress = (f.flags & EPB_DIRECTION_MASK) === EPB_OUTBOUND;
     const ts = erspan3Timestamp(f.tsSec, f.tsNsec, ErspanGranularity.US_100);
     return this.withFrame(
       f,
