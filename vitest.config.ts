@@ -16,7 +16,9 @@ const packages = groups.flatMap((group) =>
 
 const alias = Object.fromEntries(
   packages.map(({ dir }) => {
-    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string };
+    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+      name: string;
+    };
     return [pkg.name, resolve(root, dir, 'src/index.ts')];
   }),
 );

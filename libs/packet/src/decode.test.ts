@@ -164,6 +164,12 @@ describe('malformed frames are flagged, never thrown', () => {
     ['tcp data offset beyond packet', patch(tcpSyn, 14 + 20 + 12, 0xf0), /runs past the IP packet/],
     ['truncated tcp', tcpSyn.subarray(0, 40), /ipv4: total length 44 exceeds/],
     ['ipv6 bad payload length', patch(ipv6FragUdp, 18, 0x7f), /ipv6: payload length/],
+    [
+      'udp header past the IPv4 packet',
+      patch(patch(qinqDns, 22 + 3, 25), 22 + 2, 0),
+      /udp: header runs past the IP packet/,
+    ],
+    ['udp header past the IPv6 payload', ipv6Udp(5), /udp: header runs past the IP packet/],
   ];
   for (const [name, frame, reason] of cases) {
     it(name, () => {
@@ -218,4 +224,16 @@ function ipv4Header(total: number, proto: number): Buffer {
   h.writeUInt16BE(total, 2);
   h[9] = proto;
   return h;
+}
+
+/** IPv6 + UDP with `payloadLen` in the header (the frame itself holds a whole UDP header). */
+function ipv6Udp(payloadLen: number): Buffer {
+  const f = Buffer.concat([
+    ipv6FragUdp.subarray(0, 14 + 40),
+    hex`13 88 00 35 00 08 00 00`, // 5000 -> 53 len=8
+  ]);
+  f[14 + 4] = 0;
+  f[14 + 5] = payloadLen;
+  f[14 + 6] = 17; // next header: UDP directly
+  return f;
 }

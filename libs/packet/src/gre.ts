@@ -21,6 +21,7 @@ export function decodeGre(b: Uint8Array, at: number, out: PacketView): number {
   const seq = (flags & 0x10) !== 0;
   const len = 4 + (checksum ? 4 : 0) + (key ? 4 : 0) + (seq ? 4 : 0);
   if (out.avail(at) < len) return out.fail(at, `gre: header truncated (${len} bytes)`);
+  if (at + len > out.ipEnd) return out.fail(at, 'gre: header runs past the IP packet');
   const proto = u16(b, at + 2);
   if (key) out.tunnelId = u32(b, at + 4 + (checksum ? 4 : 0));
   const body = at + len;

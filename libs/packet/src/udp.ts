@@ -12,6 +12,7 @@ export function decodeUdp(b: Uint8Array, at: number, out: PacketView): number {
     }
     return out.short(at, 'udp', 8);
   }
+  if (at + 8 > out.ipEnd) return out.fail(at, 'udp: header runs past the IP packet');
   out.l4 = at;
   out.srcPort = u16(b, at);
   out.dstPort = u16(b, at + 2);

@@ -56,6 +56,12 @@ export interface CaptureReaderOptions {
    * (default 262144, libpcap's and Wireshark's maximum snapshot length).
    */
   maxCaplen?: number;
+  /**
+   * Read the next chunk in the background while the current one is used
+   * (regular files only). The caller then awaits `ready()` before `next()`;
+   * results are the same either way.
+   */
+  readAhead?: boolean;
 }
 
 /** A streaming, synchronous reader of a capture file. */
@@ -72,6 +78,8 @@ export interface CaptureReader {
    * last good frame before damage, the next call throws CaptureFileError.
    */
   next(batch: FrameBatch): number;
+  /** With read-ahead: a promise to await before `next()`, or null when it can run now. */
+  ready(): Promise<void> | null;
   /** File offset of the first byte not yet consumed. */
   readonly bytesRead: number;
   /** Closes the file if the reader opened it (a caller's fd stays open). */

@@ -16,7 +16,7 @@ export function openCaptureReader(
   const maxCaplen = options.maxCaplen ?? DEFAULT_MAX_CAPLEN;
   // a whole maximal record always fits the buffer
   const chunk = Math.max(options.chunkSize ?? DEFAULT_CHUNK_SIZE, maxCaplen + 65536);
-  const input = new ChunkedInput(pathOrFd, chunk);
+  const input = new ChunkedInput(pathOrFd, chunk, options.readAhead === true);
   try {
     if (!input.fill(4)) {
       throw new CaptureFileError(

@@ -79,7 +79,7 @@ export class PcapReader implements CaptureReader {
   next(batch: FrameBatch): number {
     if (this.pending) throw this.pending;
     const input = this.input;
-    const dv = input.dv;
+    let dv = input.dv;
     const le = this.littleEndian;
     const max = this.maxCaplen;
     const fracToNs = this.fracToNs;
@@ -92,7 +92,6 @@ export class PcapReader implements CaptureReader {
     const ifs = batch.ifIndex;
     const flags = batch.flags;
     const cap = batch.capacity;
-    batch.buf = input.buf;
     let n = 0;
     let pos = input.pos;
     let end = input.end;
@@ -112,6 +111,7 @@ export class PcapReader implements CaptureReader {
         }
         pos = input.pos;
         end = input.end;
+        dv = input.dv;
       }
       const caplen = dv.getUint32(pos + 8, le);
       if (caplen > max) {
@@ -136,6 +136,7 @@ export class PcapReader implements CaptureReader {
         }
         pos = input.pos;
         end = input.end;
+        dv = input.dv;
       }
       let sec = dv.getUint32(pos, le);
       let frac = dv.getUint32(pos + 4, le);
@@ -155,9 +156,14 @@ export class PcapReader implements CaptureReader {
       pos += total;
     }
     input.pos = pos;
+    batch.buf = input.buf; // after any refill: it may have switched buffers
     batch.count = n;
     if (n === 0 && this.pending) throw this.pending;
     return n;
+  }
+
+  ready(): Promise<void> | null {
+    return this.input.ready();
   }
 
   close(): void {

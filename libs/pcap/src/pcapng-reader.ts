@@ -97,6 +97,10 @@ export class PcapngReader implements CaptureReader {
     return this.run(batch);
   }
 
+  ready(): Promise<void> | null {
+    return this.input.ready();
+  }
+
   close(): void {
     this.input.close();
   }
@@ -108,11 +112,10 @@ export class PcapngReader implements CaptureReader {
   private run(batch: FrameBatch | null): number {
     if (this.pending) throw this.pending;
     const input = this.input;
-    const dv = input.dv;
+    let dv = input.dv;
     const max = this.maxCaplen;
-    const maxBlock = input.buf.length;
+    const maxBlock = input.chunkSize;
     const cap = batch ? batch.capacity : 0;
-    if (batch) batch.buf = input.buf;
     let n = 0;
     let pos = input.pos;
     let end = input.end;
@@ -136,6 +139,7 @@ export class PcapngReader implements CaptureReader {
         }
         pos = input.pos;
         end = input.end;
+        dv = input.dv;
       }
       const type = dv.getUint32(pos, le);
       if (type === BT_SHB) {
@@ -177,6 +181,7 @@ export class PcapngReader implements CaptureReader {
         const ok = input.skip(len - 4) && input.fill(4);
         pos = input.pos;
         end = input.end;
+        dv = input.dv;
         if (!ok) {
           err = ngError(at, `${blockName(type)} %@ truncated at end of file (block length ${len})`);
           pos = end; // nothing left to read
@@ -213,6 +218,7 @@ export class PcapngReader implements CaptureReader {
         }
         pos = input.pos;
         end = input.end;
+        dv = input.dv;
       }
       if (dv.getUint32(pos + len - 4, le) !== len) {
         err = this.trailerError(pos, type, len, le);
@@ -322,7 +328,10 @@ export class PcapngReader implements CaptureReader {
     input.pos = pos;
     this.le = le;
     if (err) this.pending = err;
-    if (batch) batch.count = n;
+    if (batch) {
+      batch.buf = input.buf; // after any refill: it may have switched buffers
+      batch.count = n;
+    }
     if (n === 0 && this.pending) throw this.pending;
     return n;
   }

@@ -1,9 +1,16 @@
 import { compileBpf } from '@netmirror/native';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { parsePrefix } from './address.js';
 import { parsePorts } from './ports.js';
 import { protocolNumber } from './protocols.js';
 import type { MirrorRule, RuleAction, RuleError, RuleSet, RuleTransforms } from './types.js';
+
+const require = createRequire(import.meta.url);
+
+/** YAML is loaded on first use: it is most of the command's start-up time otherwise. */
+function parseYaml(text: string): unknown {
+  return (require('yaml') as typeof import('yaml')).parse(text);
+}
 
 /** Thrown by `parseRuleSet` with every problem found, each naming the rule and field. */
 export class RuleSetError extends Error {

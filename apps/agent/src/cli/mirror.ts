@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { compileBpf } from '@netmirror/native';
 import { parseRuleSet, RuleSetError } from '@netmirror/rules';
 import type { RuleSet } from '@netmirror/rules';
 import { MirrorSession } from '../pipeline/index.js';
@@ -88,6 +89,14 @@ export async function runMirror(argv: string[]): Promise<number> {
     process.stderr.write(`netmirror mirror: ${(err as Error).message}\n`);
     return 1;
   }
+  if (args.filter !== undefined) {
+    // Like tcpdump: a filter that does not compile for the input stops before anything is written.
+    const problem = filterProblem(args.filter, tap.linkTypes);
+    if (problem !== null) {
+      tap.close();
+      return usage(`--filter '${args.filter}': ${problem}`);
+    }
+  }
   const progress = !args.quiet && process.stderr.isTTY ? showProgress : undefined;
   const session = new MirrorSession({
     tap,
@@ -162,6 +171,18 @@ function buildSinks(
     }
   }
   return { sinks, defaults };
+}
+
+/** Why `expression` cannot filter frames of these link types, or null. */
+function filterProblem(expression: string, linkTypes: ArrayLike<number>): string | null {
+  for (const linkType of new Set(Array.from(linkTypes))) {
+    try {
+      compileBpf(expression, linkType);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  return null;
 }
 
 function showProgress(c: PipelineCounters, elapsedSec: number): void {

@@ -4,7 +4,7 @@ export interface PipelineCounters {
   read: number;
   /** Bytes of the frames read (captured length). */
   bytesRead: number;
-  /** Frames flagged malformed by the decoders (still evaluated by the rules). */
+  /** Frames the --filter passed that the decoders flagged malformed (still evaluated by the rules). */
   malformed: number;
   /** Frames the global --filter rejected. */
   filteredOut: number;

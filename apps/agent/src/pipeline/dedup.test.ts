@@ -40,4 +40,21 @@ describe('Deduplicator', () => {
     }
     expect(again).toBeGreaterThan(19_000); // a few may have been evicted from a full bucket
   });
+
+  it('finds a live entry behind an expired one in the same run of slots', () => {
+    // 16 slots: frames that share a home slot probe the same run.
+    const d = new Deduplicator(50, 16);
+    const frames: Buffer[] = [];
+    for (let i = 0; frames.length < 2; i++) {
+      const f = Buffer.alloc(20, i);
+      let h = 0x811c9dc5 ^ 20;
+      for (const byte of f) h = Math.imul(h ^ byte, 0x01000193);
+      if (((h ^ (h >>> 16)) & 15) === 3) frames.push(f);
+    }
+    const [x, a] = frames;
+    expect(d.isDuplicate(x, 0, 20, 1, 0)).toBe(false); // home slot
+    expect(d.isDuplicate(a, 0, 20, 1, 10_000_000)).toBe(false); // next slot
+    // X has expired, A (40 ms old) has not.
+    expect(d.isDuplicate(a, 0, 20, 1, 50_000_001)).toBe(true);
+  });
 });

@@ -6,6 +6,9 @@
  * fixed-size open-addressing table; time is the frames' own timestamps, so a
  * replayed file deduplicates exactly as the live traffic did.
  */
+/** Slots looked at for one frame: its home slot and the next three. */
+const PROBES = 4;
+
 export class Deduplicator {
   private readonly h1: Int32Array;
   private readonly h2: Int32Array;
@@ -34,17 +37,25 @@ export class Deduplicator {
     }
     // Nanosecond time relative to an epoch second keeps doubles exact for ~104 days.
     const now = (tsSec % 9_000_000) * 1e9 + tsNsec;
-    let slot = (a ^ (a >>> 16)) & this.mask;
-    let victim = slot;
-    for (let probe = 0; probe < 4; probe++, slot = (slot + 1) & this.mask) {
-      const fresh = now - this.seen[slot] <= this.windowNs && now >= this.seen[slot];
-      if (fresh && this.h1[slot] === a && this.h2[slot] === c && this.len[slot] === caplen) {
-        this.seen[slot] = now;
-        return true;
+    const home = (a ^ (a >>> 16)) & this.mask;
+    let free = -1;
+    let oldest = home;
+    for (let probe = 0; probe < PROBES; probe++) {
+      const slot = (home + probe) & this.mask;
+      const age = now - this.seen[slot];
+      if (age >= 0 && age <= this.windowNs) {
+        if (this.h1[slot] === a && this.h2[slot] === c && this.len[slot] === caplen) {
+          this.seen[slot] = now;
+          return true;
+        }
+        if (this.seen[slot] < this.seen[oldest]) oldest = slot;
+      } else if (free < 0) {
+        free = slot;
       }
-      if (!fresh || this.seen[slot] < this.seen[victim]) victim = slot;
-      if (!fresh) break;
     }
+    // Every probe is checked before reuse: an expired slot early in the run must
+    // not hide a live entry after it.
+    const victim = free >= 0 ? free : oldest;
     this.h1[victim] = a;
     this.h2[victim] = c;
     this.len[victim] = caplen;

@@ -81,6 +81,8 @@ export class MirrorSession {
         if (this.stopped) break;
         let n: number;
         try {
+          const wait = o.tap.ready();
+          if (wait) await wait;
           n = o.tap.next(batch);
         } catch (err) {
           sourceError = (err as Error).message;

@@ -120,13 +120,15 @@ export class Pipeline {
       c.read++;
       c.bytesRead += batch.caplen[i];
       this.readPerInterface[ifIndex] = (this.readPerInterface[ifIndex] ?? 0) + 1;
-      const linkType = linkTypes[ifIndex] ?? 1;
-      decodeFrame(buf, batch.offset[i], batch.caplen[i], batch.wirelen[i], linkType, view);
-      if (view.malformed !== null) c.malformed++;
       if (filter !== null && filter.bits[i] === 0) {
         c.filteredOut++;
         continue;
       }
+      // Like a capture filter, --filter decides before anything else looks:
+      // malformed frames are counted among the frames it passes.
+      const linkType = linkTypes[ifIndex] ?? 1;
+      decodeFrame(buf, batch.offset[i], batch.caplen[i], batch.wirelen[i], linkType, view);
+      if (view.malformed !== null) c.malformed++;
       const r = this.matcher.firstMatch(view, i);
       if (r < 0) {
         c.unmatched++;

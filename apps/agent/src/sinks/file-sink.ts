@@ -5,6 +5,9 @@ import { Sink } from './sink.js';
 
 const closeAsync = promisify(close);
 
+/** Largest write(): big enough to be few calls, small enough to keep the page cache streaming. */
+const WRITE_RUN_BYTES = 1 << 20;
+
 /**
  * A destination that appends records to a file: the queue's contiguous runs
  * go out in single asynchronous write() calls, one in flight at a time, so a
@@ -38,7 +41,7 @@ export abstract class FileSink extends Sink {
     if (this.writing || this.queue.count === 0 || this.fd < 0) return;
     const q = this.queue;
     const start = q.msgOff[q.head];
-    const { messages, end } = q.contiguousRun();
+    const { messages, end } = q.contiguousRun(WRITE_RUN_BYTES);
     this.writing = true;
     this.writeRun(start, end, messages, end - start);
   }

@@ -58,14 +58,15 @@ export class FrameQueue {
     return Math.min(this.count, this.msgCapacity - this.head);
   }
 
-  /** Messages from the head whose bytes form one run, and that run's end. */
-  contiguousRun(): { messages: number; end: number } {
+  /** Messages from the head whose bytes form one run (of at most `maxBytes` after the first), and its end. */
+  contiguousRun(maxBytes = Infinity): { messages: number; end: number } {
     const max = this.contiguousMessages();
-    let end = this.msgOff[this.head];
+    const start = this.msgOff[this.head];
+    let end = start;
     let n = 0;
     while (n < max) {
       const i = this.head + n;
-      if (this.msgOff[i] !== end) break;
+      if (this.msgOff[i] !== end || (n > 0 && end + this.msgLen[i] - start > maxBytes)) break;
       end += this.msgLen[i];
       n++;
     }

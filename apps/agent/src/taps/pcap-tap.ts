@@ -20,7 +20,7 @@ export class PcapFileTap implements Tap {
     readonly uri: string,
     path: string,
   ) {
-    this.reader = openCaptureReader(path);
+    this.reader = openCaptureReader(path, { readAhead: true });
   }
 
   get interfaces(): readonly SourceInterface[] {
@@ -36,6 +36,10 @@ export class PcapFileTap implements Tap {
     const ifs = this.reader.interfaces;
     if (this.linkTypeCache.length !== ifs.length) this.linkTypeCache = ifs.map((i) => i.linkType);
     return this.linkTypeCache;
+  }
+
+  ready(): Promise<void> | null {
+    return this.reader.ready();
   }
 
   next(batch: FrameBatch): number {

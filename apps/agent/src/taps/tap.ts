@@ -14,6 +14,8 @@ export interface Tap {
   /** Interfaces known so far; `linkTypes[i]` is interface i's link type. */
   readonly interfaces: readonly SourceInterface[];
   readonly linkTypes: ArrayLike<number>;
+  /** A promise to await before `next()` (data still on its way), or null. */
+  ready(): Promise<void> | null;
   /** Fills the batch; 0 at the end. Throws on damage after yielding all good frames. */
   next(batch: FrameBatch): number;
   /** Frames the source itself reports lost, per interface (kernel or file statistics). */
