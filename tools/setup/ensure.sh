@@ -32,3 +32,4 @@ fi
 
 # TypeScript, incrementally.
 npx --no-install tsc -b tsconfig.json
+(cd apps/agent && npx --no-install rolldown -c rolldown.config.mjs >/dev/null)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -314,6 +315,119 @@ Napi::Value SetSocketOption(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+
+// sendBatchAsync(fd, sockaddr, buf, offsets, lengths, start, count, done):
+// the same messages as sendBatch, sent from a libuv worker thread so the
+// kernel's send path (on loopback, the whole receive path too) does not run
+// on the capture thread. All `count` messages are attempted: a full socket
+// buffer is waited out with poll() (bounded), and the worker stops at the
+// first other error. done(sent, errno): errno (0 if none) is the error of
+// message start+sent. The caller must not touch those bytes until done.
+class SendWorker : public Napi::AsyncWorker {
+ public:
+  SendWorker(Napi::Function done, int fd, const sockaddr_storage& ss, socklen_t sslen,
+             Napi::Object keepBuf, std::vector<iovec> iov)
+      : Napi::AsyncWorker(done, "netmirror.sendBatchAsync"), fd_(fd), ss_(ss), sslen_(sslen),
+        iov_(std::move(iov)) {
+    keep_ = Napi::Persistent(keepBuf);
+  }
+
+  void Execute() override {
+    const size_t total = iov_.size();
+    std::vector<mmsghdr> msgs(total < kMaxBatch ? total : kMaxBatch);
+    int stalls = 0;
+    while (sent_ < total) {
+      const unsigned n = static_cast<unsigned>(total - sent_ < kMaxBatch ? total - sent_ : kMaxBatch);
+      for (unsigned j = 0; j < n; j++) {
+        msghdr& h = msgs[j].msg_hdr;
+        h.msg_name = &ss_;
+        h.msg_namelen = sslen_;
+        h.msg_iov = &iov_[sent_ + j];
+        h.msg_iovlen = 1;
+        h.msg_control = nullptr;
+        h.msg_controllen = 0;
+        h.msg_flags = 0;
+        msgs[j].msg_len = 0;
+      }
+      int r = sendmmsg(fd_, msgs.data(), n, MSG_NOSIGNAL);
+      if (r > 0) {
+        sent_ += static_cast<size_t>(r);
+        stalls = 0;
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && stalls < kMaxStalls) {
+        pollfd p{fd_, POLLOUT, 0};
+        poll(&p, 1, 10);
+        stalls++;
+        continue;
+      }
+      err_ = r < 0 ? errno : EIO;
+      break;
+    }
+  }
+
+  void OnOK() override {
+    keep_.Reset();
+    Callback().Call({Napi::Number::New(Env(), static_cast<double>(sent_)), Napi::Number::New(Env(), err_)});
+  }
+
+ private:
+  static constexpr int kMaxStalls = 100;  // ~1 s of a full socket buffer, then report EAGAIN
+  int fd_;
+  sockaddr_storage ss_;
+  socklen_t sslen_;
+  std::vector<iovec> iov_;
+  Napi::ObjectReference keep_;
+  size_t sent_ = 0;
+  int err_ = 0;
+};
+
+Napi::Value SendBatchAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "sendBatchAsync";
+  if (MissingArgs(info, 8, fn)) return env.Undefined();
+  int64_t fd, start, count;
+  sockaddr_storage ss;
+  socklen_t sslen;
+  uint8_t* buf;
+  size_t buflen;
+  int32_t *offsets, *lengths;
+  size_t noff, nlen;
+  if (!ArgInt(info, 0, fn, "fd", 0, INT32_MAX, &fd) || !ArgSockaddr(info, 1, fn, &ss, &sslen) ||
+      !ArgBytes(info, 2, fn, "buf", &buf, &buflen) ||
+      !ArgInt32Array(info, 3, fn, "offsets", &offsets, &noff) ||
+      !ArgInt32Array(info, 4, fn, "lengths", &lengths, &nlen) ||
+      !ArgInt(info, 5, fn, "start", 0, INT32_MAX, &start) ||
+      !ArgInt(info, 6, fn, "count", 0, INT32_MAX, &count) || !OwnedFd(env, fn, static_cast<int>(fd), false))
+    return env.Undefined();
+  if (!info[7].IsFunction()) {
+    ThrowType(env, std::string(fn) + ": done must be a function");
+    return env.Undefined();
+  }
+  const size_t n_arr = noff < nlen ? noff : nlen;
+  if (static_cast<size_t>(start + count) > n_arr) {
+    ThrowRange(env, std::string(fn) + ": messages [" + std::to_string(start) + ", " + std::to_string(start + count) +
+                        ") exceed offsets (" + std::to_string(noff) + ") or lengths (" + std::to_string(nlen) + ")");
+    return env.Undefined();
+  }
+  std::vector<iovec> iov(static_cast<size_t>(count));
+  for (int64_t j = 0; j < count; j++) {
+    const int64_t off = offsets[start + j], len = lengths[start + j];
+    if (off < 0 || len < 0 || off + len > static_cast<int64_t>(buflen)) {
+      ThrowRange(env, std::string(fn) + ": message " + std::to_string(start + j) + " [offset " + std::to_string(off) +
+                          ", length " + std::to_string(len) + "] is outside buf (length " + std::to_string(buflen) + ")");
+      return env.Undefined();
+    }
+    iov[j].iov_base = buf + off;
+    iov[j].iov_len = static_cast<size_t>(len);
+  }
+  auto* w = new SendWorker(info[7].As<Napi::Function>(), static_cast<int>(fd), ss, sslen, info[2].As<Napi::Object>(),
+                           std::move(iov));
+  w->Queue();
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitSockets(Napi::Env env, Napi::Object exports) {
@@ -323,6 +437,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("closeSocket", Napi::Function::New(env, CloseSocket, "closeSocket"));
   exports.Set("makeSockaddr", Napi::Function::New(env, MakeSockaddr, "makeSockaddr"));
   exports.Set("sendBatch", Napi::Function::New(env, SendBatch, "sendBatch"));
+  exports.Set("sendBatchAsync", Napi::Function::New(env, SendBatchAsync, "sendBatchAsync"));
   exports.Set("attachSocketFilter", Napi::Function::New(env, AttachSocketFilter, "attachSocketFilter"));
   exports.Set("setSocketOption", Napi::Function::New(env, SetSocketOption, "setSocketOption"));
   exports.Set("sendBatchMax", Napi::Number::New(env, kMaxBatch));

@@ -20,6 +20,7 @@ export {
   closeSocket,
   makeSockaddr,
   sendBatch,
+  sendBatchAsync,
   attachSocketFilter,
   setSocketOption,
   SocketOption,

@@ -1,6 +1,9 @@
 // Loads the compiled addon. The path is relative to this file, which works
 // both from src/ (vitest) and from dist/ (after `tsc -b`): both sit beside build/.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The addon's raw exports. Every function checks its own arguments in C++. */
 export interface NativeBinding {
@@ -39,23 +42,42 @@ export interface NativeBinding {
     lengths: Int32Array,
     count: number,
   ): void;
+  sendBatchAsync(
+    fd: number,
+    sockaddr: Uint8Array,
+    buf: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    start: number,
+    count: number,
+    done: (sent: number, errno: number) => void,
+  ): void;
   readonly sendBatchMax: number;
 }
 
 const require = createRequire(import.meta.url);
-const addonPath = '../build/Release/netmirror_native.node';
+const ADDON = 'build/Release/netmirror_native.node';
+
+/**
+ * Where the addon may be: beside this module's package (src/ or dist/), or,
+ * when this code is bundled into an app, wherever the package resolves.
+ */
+function candidates(): string[] {
+  const paths = [fileURLToPath(new URL(`../${ADDON}`, import.meta.url))];
+  try {
+    paths.push(join(dirname(require.resolve('@netmirror/native/package.json')), ADDON));
+  } catch {
+    // not resolvable from here: the first path is the only one
+  }
+  return paths;
+}
 
 function load(): NativeBinding {
-  try {
-    return require(addonPath) as NativeBinding;
-  } catch (err) {
-    throw new Error(
-      `@netmirror/native: cannot load ${addonPath} (run \`npx node-gyp rebuild\` in firmware-bindings/native): ${
-        (err as Error).message
-      }`,
-      { cause: err },
-    );
-  }
+  const paths = candidates();
+  for (const path of paths) if (existsSync(path)) return require(path) as NativeBinding;
+  throw new Error(
+    `@netmirror/native: the addon is not built (looked in ${paths.join(', ')}); run \`npx node-gyp rebuild\` in firmware-bindings/native`,
+  );
 }
 
 export const native: NativeBinding = load();

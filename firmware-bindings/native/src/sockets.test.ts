@@ -17,6 +17,7 @@ import {
   openUdpSocket,
   SEND_BATCH_MAX,
   sendBatch,
+  sendBatchAsync,
 } from './index.js';
 
 /** Messages laid end to end in one buffer, as a sink would build them. */
@@ -200,6 +201,53 @@ describe('sendBatch over UDP', () => {
     expect(() => open(4, { sndbuf: -1 })).toThrow(RangeError);
     expect(() => openRawIpSocket(4, 255)).toThrow(RangeError);
     expect(() => openRawIpSocket(4, 0)).toThrow(RangeError);
+  });
+});
+
+describe('sendBatchAsync', () => {
+  it('sends every message from a worker thread, byte for byte, in order', async () => {
+    const rx = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
+    const got: Buffer[] = [];
+    rx.on('message', (msg: Buffer) => got.push(msg));
+    rx.bind(0, '127.0.0.1');
+    await once(rx, 'listening');
+    const fd = openUdpSocket(4, { sndbuf: 4 << 20 });
+    try {
+      const total = 2500; // more than one sendmmsg (1,024) per call
+      const payloads = Array.from({ length: total }, (_, i) => datagram(i).subarray(0, 64));
+      const { buf, offsets, lengths } = layout(payloads);
+      const sa = makeSockaddr('127.0.0.1', rx.address().port);
+      const [sent, errno] = await new Promise<[number, number]>((resolve) =>
+        sendBatchAsync(fd, sa, buf, offsets, lengths, 0, total, (n, e) => resolve([n, e])),
+      );
+      expect([sent, errno]).toEqual([total, 0]);
+      await waitFor(() => got.length >= total, 3000);
+      expect(got.length).toBe(total);
+      got.forEach((msg, i) => expect(msg.equals(payloads[i]), `datagram ${i}`).toBe(true));
+    } finally {
+      closeSocket(fd);
+      rx.close();
+    }
+  });
+
+  it('stops at a datagram the kernel refuses and says which and why', async () => {
+    const fd = openUdpSocket(4);
+    try {
+      const big = Buffer.alloc(70_000);
+      const offsets = new Int32Array([0, 0, 0]);
+      const lengths = new Int32Array([8, 70_000, 8]);
+      const [sent, errno] = await new Promise<[number, number]>((resolve) =>
+        sendBatchAsync(fd, makeSockaddr('127.0.0.1', 9), big, offsets, lengths, 0, 3, (n, e) =>
+          resolve([n, e]),
+        ),
+      );
+      expect([sent, errnoName(errno)]).toEqual([1, 'EMSGSIZE']);
+      expect(() =>
+        sendBatchAsync(fd, makeSockaddr('127.0.0.1', 9), big, offsets, lengths, 2, 2, () => {}),
+      ).toThrow(RangeError);
+    } finally {
+      closeSocket(fd);
+    }
   });
 });
 

@@ -131,3 +131,24 @@ export function setSocketOption(
 ): void {
   native.setSocketOption(fd, option.level, option.name, value);
 }
+
+/**
+ * Sends messages `[start, start+count)` like `sendBatch`, but from a worker
+ * thread, so the kernel's send path costs the caller's thread nothing. Every
+ * message is attempted (a full socket buffer is waited out, up to about a
+ * second); `done(sent, errno)` reports how many went and, when `errno` is not
+ * 0, the error of message `start + sent`, after which the worker stopped.
+ * `buf` must not be modified until `done` runs.
+ */
+export function sendBatchAsync(
+  fd: number,
+  sockaddr: Uint8Array,
+  buf: Uint8Array,
+  offsets: Int32Array,
+  lengths: Int32Array,
+  start: number,
+  count: number,
+  done: (sent: number, errno: number) => void,
+): void {
+  native.sendBatchAsync(fd, sockaddr, buf, offsets, lengths, start, count, done);
+}

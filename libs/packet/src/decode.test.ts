@@ -70,6 +70,38 @@ describe('decodeFrame', () => {
     expect([v.isFragment, v.fragOffset, v.l4, v.srcPort]).toEqual([true, 128, -1, -1]);
   });
 
+  it('decodes ICMPv6 and SCTP', () => {
+    const ns = hex`
+      33 33 ff 00 00 02  66 77 88 99 aa bb  86 dd    // IPv6 multicast
+      60 00 00 00  00 08 3a ff                       // payload=8 next=ICMPv6 hlim=255
+      fe 80 00 00 00 00 00 00 00 00 00 00 00 00 00 01  // fe80::1
+      ff 02 00 00 00 00 00 00 00 00 00 01 ff 00 00 02  // ff02::1:ff00:2
+      87 00 00 00  00 00 00 00                       // neighbour solicitation (135), code 0
+    `;
+    const v = decode(ns);
+    expect([v.malformed, v.ipProto, v.icmpType, v.icmpCode, v.srcPort]).toEqual([
+      null,
+      58,
+      135,
+      0,
+      -1,
+    ]);
+    const sctp = hex`
+      00 11 22 33 44 55  66 77 88 99 aa bb  08 00
+      45 00 00 20  00 00 40 00  40 84 00 00          // len=32 proto=132 (SCTP)
+      0a 00 00 01  0a 00 00 02
+      0b 59 0b 59  00 00 00 01  00 00 00 00          // 2905 -> 2905, vtag 1, checksum
+    `;
+    const w = decode(sctp);
+    expect([w.malformed, w.ipProto, w.srcPort, w.dstPort, w.payload]).toEqual([
+      null,
+      132,
+      2905,
+      2905,
+      46,
+    ]);
+  });
+
   it('decodes raw IP and Linux cooked captures', () => {
     const raw = decode(tcpSyn.subarray(14, 58), LinkType.RAW);
     expect([raw.l2, raw.l3, raw.dstPort]).toEqual([-1, 0, 443]);

@@ -1,14 +1,10 @@
-import {
-  closeSocket,
-  Errno,
-  errnoName,
-  makeSockaddr,
-  SEND_BATCH_MAX,
-  sendBatch,
-} from '@netmirror/native';
+import { closeSocket, errnoName, makeSockaddr, sendBatchAsync } from '@netmirror/native';
 import { lookup } from 'node:dns/promises';
 import type { SinkQueueOptions, SourceInterface } from './sink.js';
 import { Sink } from './sink.js';
+
+/** Copies handed to one background send. */
+const MESSAGES_PER_SEND = 4096;
 
 /** Where a network destination sends, after name resolution. */
 export interface Endpoint {
@@ -18,15 +14,15 @@ export interface Endpoint {
 
 /**
  * A destination reached by datagrams (UDP or raw IP). The queue is drained
- * with sendmmsg(): up to SEND_BATCH_MAX copies a system call, straight from
- * the queue's buffer. A full socket buffer (EAGAIN) leaves the copies queued
- * and retries shortly; the queue filling up is what drops.
+ * by sendmmsg() on a worker thread (up to 1,024 copies a system call, straight
+ * from the queue's buffer, one run in flight), so the kernel's send path never
+ * runs on the capture thread; the queue filling up is what drops.
  */
 export abstract class DatagramSink extends Sink {
   protected fd = -1;
   protected family: 4 | 6 = 4;
   private sockaddr: Buffer = Buffer.alloc(0);
-  private retry: NodeJS.Timeout | null = null;
+  private sending = false;
 
   constructor(
     name: string,
@@ -50,34 +46,24 @@ export abstract class DatagramSink extends Sink {
 
   protected drain(): void {
     const q = this.queue;
-    while (q.count > 0 && this.fd >= 0) {
-      const n = Math.min(q.contiguousMessages(), SEND_BATCH_MAX);
-      const r = sendBatch(this.fd, this.sockaddr, q.buf, q.msgOff, q.msgLen, q.head, n);
-      if (r > 0) {
+    if (this.sending || q.count === 0 || this.fd < 0) return;
+    const n = Math.min(q.contiguousMessages(), MESSAGES_PER_SEND);
+    const first = q.head;
+    this.sending = true;
+    sendBatchAsync(this.fd, this.sockaddr, q.buf, q.msgOff, q.msgLen, first, n, (sent, errno) => {
+      this.sending = false;
+      if (sent > 0) {
         let bytes = 0;
-        for (let i = 0; i < r; i++) bytes += q.msgLen[q.head + i];
-        this.sent(r, bytes);
-      } else if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) {
-        this.scheduleRetry();
-        return;
-      } else {
-        // This copy cannot be sent (e.g. EMSGSIZE over the path MTU): count it, go on.
-        this.failed(1, `${this.uri}: ${errnoName(r)}`);
+        for (let i = 0; i < sent; i++) bytes += q.msgLen[first + i];
+        this.sent(sent, bytes);
       }
-    }
-  }
-
-  private scheduleRetry(): void {
-    if (this.retry !== null) return;
-    this.retry = setTimeout(() => {
-      this.retry = null;
+      // The copy the kernel refused (e.g. EMSGSIZE over the path MTU) is counted; the rest go on.
+      if (errno !== 0) this.failed(1, `${this.uri}: ${errnoName(errno)}`);
       this.drain();
-    }, 1);
+    });
   }
 
   protected async release(): Promise<void> {
-    if (this.retry !== null) clearTimeout(this.retry);
-    this.retry = null;
     if (this.fd >= 0) closeSocket(this.fd);
     this.fd = -1;
   }
