@@ -25,8 +25,8 @@ export function openCaptureReader(
         `capture: file too short for a magic number: ${input.end} of 4 bytes at byte 0`,
       );
     }
-    const m = input.dv.getUint32(0, true);
-    const mb = input.dv.getUint32(0, false);
+    const m = input.dv.getUint32(input.pos, true);
+    const mb = input.dv.getUint32(input.pos, false);
     if (m === BT_SHB) return new PcapngReader(input, options);
     if (
       m === PCAP_MAGIC_US ||
