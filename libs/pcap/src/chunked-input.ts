@@ -123,7 +123,13 @@ export class ChunkedInput {
     this.pos = start;
     this.end = start + tail;
     while (this.end - this.pos < n && !this.eof) {
-      const got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.spare ? this.filePos : null);
+      const got = readSync(
+        this.fd,
+        this.buf,
+        this.end,
+        this.buf.length - this.end,
+        this.spare ? this.filePos : null,
+      );
       if (got === 0) this.eof = true;
       else {
         this.end += got;

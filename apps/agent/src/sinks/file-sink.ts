@@ -16,6 +16,7 @@ const WRITE_RUN_BYTES = 1 << 20;
 export abstract class FileSink extends Sink {
   protected fd = -1;
   private writing = false;
+  private headerBytes = 0;
 
   constructor(
     name: string,
@@ -30,6 +31,18 @@ export abstract class FileSink extends Sink {
   protected openFile(header: Buffer): void {
     this.fd = openSync(this.path, 'w');
     writeSync(this.fd, header);
+    this.headerBytes = header.length;
+  }
+
+  /**
+   * Messages starting over at the queue's front go where the kernel's copy
+   * into the page cache runs half a page away from the file offset: copies
+   * whose source and destination nearly coincide modulo 4 KiB (4K aliasing)
+   * were measured 4-5x slower here. Large buffers start 16 bytes into a page.
+   */
+  protected override queueStartOffset(): number {
+    const fileOffset = this.headerBytes + this.queuedBytes;
+    return (((2048 - 16 + fileOffset) % 4096) + 4096) % 4096;
   }
 
   /** Appends bytes outside the queue (trailers at close); the queue must be empty. */

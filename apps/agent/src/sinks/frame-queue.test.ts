@@ -84,4 +84,15 @@ describe('FrameQueue', () => {
       }
     }
   });
+
+  it('starts over at the offset the destination asks for', () => {
+    const q = new FrameQueue(1000, 16, () => 100);
+    expect(push(q, 300, 1)).toBe(100);
+    expect(push(q, 500, 2)).toBe(400);
+    q.release(1); // 300 bytes free from 100
+    expect(push(q, 150, 3)).toBe(100); // wraps to 100, not 0
+    expect(push(q, 200, 4)).toBe(-1); // would reach the oldest message at 400
+    expect(drain(q)).toEqual([2, 3]);
+    expect(push(q, 10, 5)).toBe(100); // empty: starts at 100 again
+  });
 });

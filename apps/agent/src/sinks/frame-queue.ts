@@ -6,6 +6,9 @@
  * write() or sendmmsg(). When the ring is full an offer is refused and the
  * caller counts a drop: a slow destination loses its own copies only.
  */
+/** Largest offset `startAt` may return. */
+export const MAX_START_OFFSET = 4096;
+
 export class FrameQueue {
   readonly buf: Buffer;
   readonly msgOff: Int32Array;
@@ -18,9 +21,15 @@ export class FrameQueue {
   /** Where the byte run of the newest messages ends before a wrap to 0 (-1: not wrapped). */
   private wrapAt = -1;
 
+  /**
+   * `startAt()` says where in the buffer to begin whenever the queue starts
+   * over at the front (empty, or wrapping): a value below MAX_START_OFFSET a
+   * file destination uses to keep its writes clear of 4K aliasing.
+   */
   constructor(
     readonly byteCapacity: number,
     readonly msgCapacity: number,
+    private readonly startAt: () => number = () => 0,
   ) {
     this.buf = Buffer.allocUnsafe(byteCapacity);
     this.msgOff = new Int32Array(msgCapacity);
@@ -31,14 +40,17 @@ export class FrameQueue {
   reserve(n: number): number {
     if (this.count >= this.msgCapacity || n > this.byteCapacity) return -1;
     if (this.count === 0) {
-      this.writeAt = 0;
+      const front = this.startAt();
+      this.writeAt = front;
       this.wrapAt = -1;
-      return 0;
+      return front + n <= this.byteCapacity ? front : 0;
     }
     const start = this.msgOff[this.head];
     if (this.wrapAt < 0) {
       if (this.writeAt + n <= this.byteCapacity) return this.writeAt;
-      return n < start ? 0 : -1; // wrap to the front, if the oldest message left room
+      // Wrap to the front, if the oldest message left room there.
+      const front = this.startAt();
+      return front + n < start ? front : n < start ? 0 : -1;
     }
     return this.writeAt + n < start ? this.writeAt : -1;
   }

@@ -71,6 +71,8 @@ export abstract class Sink {
     unsupported: 0,
   };
   lastError: string | null = null;
+  /** Bytes of every message ever queued. */
+  protected queuedBytes = 0;
   protected readonly queue: FrameQueue;
   private readonly copies: DeferredCopies;
   private roomWaiters: (() => void)[] = [];
@@ -80,7 +82,11 @@ export abstract class Sink {
     readonly uri: string,
     options: SinkQueueOptions = {},
   ) {
-    this.queue = new FrameQueue(options.queueBytes ?? 16 << 20, options.queueMessages ?? 32768);
+    this.queue = new FrameQueue(
+      options.queueBytes ?? 16 << 20,
+      options.queueMessages ?? 32768,
+      () => this.queueStartOffset(),
+    );
     this.copies = new DeferredCopies(this.queue.buf);
   }
 
@@ -100,8 +106,15 @@ export abstract class Sink {
       this.stats.dropped++;
       return false;
     }
-    this.queue.commit(at, this.encode(f, this.queue.buf, at));
+    const len = this.encode(f, this.queue.buf, at);
+    this.queue.commit(at, len);
+    this.queuedBytes += len;
     return true;
+  }
+
+  /** Where the queue starts over at its front (see FrameQueue); 0 unless a sink cares. */
+  protected queueStartOffset(): number {
+    return 0;
   }
 
   /** Upper bound of the bytes `encode` writes for `f`, or -1 if it cannot carry it. */
