@@ -202,56 +202,57 @@ bool ArgSockaddr(const Napi::CallbackInfo& info, size_t i, const char* fn, socka
   return true;
 }
 
-// sendBatch(fd, sockaddr, buf, offsets, lengths, start, count): number
-//
-// One sendmmsg() of messages [start, start + min(count, 1024)). Returns how
-// many the kernel took (possibly fewer), or -errno when it took none.
-Napi::Value SendBatch(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* fn = "sendBatch";
-  if (MissingArgs(info, 7, fn)) return env.Undefined();
-  int64_t fd, start, count;
+// The arguments sendBatch and sendBatchAsync share: (fd, sockaddr, buf,
+// offsets, lengths, start, count), checked, with every message's bytes
+// resolved to an iovec (at most `limit` of them) before anything is sent.
+struct Batch {
+  int fd;
   sockaddr_storage ss;
   socklen_t sslen;
+  std::vector<iovec> iov;
+};
+
+bool ParseBatch(const Napi::CallbackInfo& info, const char* fn, size_t limit, Batch* out) {
+  Napi::Env env = info.Env();
+  int64_t fd, start, count;
   uint8_t* buf;
   size_t buflen;
   int32_t *offsets, *lengths;
   size_t noff, nlen;
-  if (!ArgInt(info, 0, fn, "fd", 0, INT32_MAX, &fd) ||
-      !ArgSockaddr(info, 1, fn, &ss, &sslen) ||
-      !ArgBytes(info, 2, fn, "buf", &buf, &buflen) ||
-      !ArgInt32Array(info, 3, fn, "offsets", &offsets, &noff) ||
+  if (!ArgInt(info, 0, fn, "fd", 0, INT32_MAX, &fd) || !ArgSockaddr(info, 1, fn, &out->ss, &out->sslen) ||
+      !ArgBytes(info, 2, fn, "buf", &buf, &buflen) || !ArgInt32Array(info, 3, fn, "offsets", &offsets, &noff) ||
       !ArgInt32Array(info, 4, fn, "lengths", &lengths, &nlen) ||
-      !ArgInt(info, 5, fn, "start", 0, INT32_MAX, &start) ||
-      !ArgInt(info, 6, fn, "count", 0, INT32_MAX, &count) ||
+      !ArgInt(info, 5, fn, "start", 0, INT32_MAX, &start) || !ArgInt(info, 6, fn, "count", 0, INT32_MAX, &count) ||
       !OwnedFd(env, fn, static_cast<int>(fd), false))
-    return env.Undefined();
+    return false;
   const size_t n_arr = noff < nlen ? noff : nlen;
   if (static_cast<size_t>(start + count) > n_arr) {
-    ThrowRange(env, std::string(fn) + ": messages [" + std::to_string(start) + ", " +
-                        std::to_string(start + count) + ") exceed offsets (" +
-                        std::to_string(noff) + ") or lengths (" + std::to_string(nlen) + ")");
-    return env.Undefined();
+    ThrowRange(env, std::string(fn) + ": messages [" + std::to_string(start) + ", " + std::to_string(start + count) +
+                        ") exceed offsets (" + std::to_string(noff) + ") or lengths (" + std::to_string(nlen) + ")");
+    return false;
   }
-  const unsigned n = count > kMaxBatch ? kMaxBatch : static_cast<unsigned>(count);
-  if (n == 0) return Napi::Number::New(env, 0);
-
-  // Per-thread scratch: no allocation per call, safe under worker_threads.
-  thread_local mmsghdr msgs[kMaxBatch];
-  thread_local iovec iov[kMaxBatch];
-  for (unsigned j = 0; j < n; j++) {
+  const size_t n = static_cast<size_t>(count) < limit ? static_cast<size_t>(count) : limit;
+  out->fd = static_cast<int>(fd);
+  out->iov.resize(n);
+  for (size_t j = 0; j < n; j++) {
     const size_t i = static_cast<size_t>(start) + j;
     const int64_t off = offsets[i], len = lengths[i];
     if (off < 0 || len < 0 || off + len > static_cast<int64_t>(buflen)) {
-      ThrowRange(env, std::string(fn) + ": message " + std::to_string(i) + " [offset " +
-                          std::to_string(off) + ", length " + std::to_string(len) +
-                          "] is outside buf (length " + std::to_string(buflen) + ")");
-      return env.Undefined();
+      ThrowRange(env, std::string(fn) + ": message " + std::to_string(i) + " [offset " + std::to_string(off) +
+                          ", length " + std::to_string(len) + "] is outside buf (length " + std::to_string(buflen) + ")");
+      return false;
     }
-    iov[j].iov_base = buf + off;
-    iov[j].iov_len = static_cast<size_t>(len);
+    out->iov[j].iov_base = buf + off;
+    out->iov[j].iov_len = static_cast<size_t>(len);
+  }
+  return true;
+}
+
+// Points msgs[0..n) at iov[0..n), all to one address.
+void FillMessages(mmsghdr* msgs, iovec* iov, size_t n, sockaddr_storage* ss, socklen_t sslen) {
+  for (size_t j = 0; j < n; j++) {
     msghdr& h = msgs[j].msg_hdr;
-    h.msg_name = &ss;
+    h.msg_name = ss;
     h.msg_namelen = sslen;
     h.msg_iov = &iov[j];
     h.msg_iovlen = 1;
@@ -260,9 +261,26 @@ Napi::Value SendBatch(const Napi::CallbackInfo& info) {
     h.msg_flags = 0;
     msgs[j].msg_len = 0;
   }
+}
+
+// sendBatch(fd, sockaddr, buf, offsets, lengths, start, count): number
+//
+// One sendmmsg() of messages [start, start + min(count, 1024)). Returns how
+// many the kernel took (possibly fewer), or -errno when it took none.
+Napi::Value SendBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "sendBatch";
+  if (MissingArgs(info, 7, fn)) return env.Undefined();
+  // Per-thread scratch: no allocation per call beyond the iovec list, safe under worker_threads.
+  thread_local Batch batch;
+  thread_local mmsghdr msgs[kMaxBatch];
+  if (!ParseBatch(info, fn, kMaxBatch, &batch)) return env.Undefined();
+  const size_t n = batch.iov.size();
+  if (n == 0) return Napi::Number::New(env, 0);
+  FillMessages(msgs, batch.iov.data(), n, &batch.ss, batch.sslen);
   int sent;
   do {
-    sent = sendmmsg(static_cast<int>(fd), msgs, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    sent = sendmmsg(batch.fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
   return Napi::Number::New(env, sent < 0 ? -errno : sent);
 }
@@ -325,31 +343,19 @@ Napi::Value SetSocketOption(const Napi::CallbackInfo& info) {
 // message start+sent. The caller must not touch those bytes until done.
 class SendWorker : public Napi::AsyncWorker {
  public:
-  SendWorker(Napi::Function done, int fd, const sockaddr_storage& ss, socklen_t sslen,
-             Napi::Object keepBuf, std::vector<iovec> iov)
-      : Napi::AsyncWorker(done, "netmirror.sendBatchAsync"), fd_(fd), ss_(ss), sslen_(sslen),
-        iov_(std::move(iov)) {
+  SendWorker(Napi::Function done, Batch batch, Napi::Object keepBuf)
+      : Napi::AsyncWorker(done, "netmirror.sendBatchAsync"), batch_(std::move(batch)) {
     keep_ = Napi::Persistent(keepBuf);
   }
 
   void Execute() override {
-    const size_t total = iov_.size();
+    const size_t total = batch_.iov.size();
     std::vector<mmsghdr> msgs(total < kMaxBatch ? total : kMaxBatch);
     int stalls = 0;
     while (sent_ < total) {
-      const unsigned n = static_cast<unsigned>(total - sent_ < kMaxBatch ? total - sent_ : kMaxBatch);
-      for (unsigned j = 0; j < n; j++) {
-        msghdr& h = msgs[j].msg_hdr;
-        h.msg_name = &ss_;
-        h.msg_namelen = sslen_;
-        h.msg_iov = &iov_[sent_ + j];
-        h.msg_iovlen = 1;
-        h.msg_control = nullptr;
-        h.msg_controllen = 0;
-        h.msg_flags = 0;
-        msgs[j].msg_len = 0;
-      }
-      int r = sendmmsg(fd_, msgs.data(), n, MSG_NOSIGNAL);
+      const size_t n = total - sent_ < kMaxBatch ? total - sent_ : kMaxBatch;
+      FillMessages(msgs.data(), &batch_.iov[sent_], n, &batch_.ss, batch_.sslen);
+      int r = sendmmsg(batch_.fd, msgs.data(), static_cast<unsigned>(n), MSG_NOSIGNAL);
       if (r > 0) {
         sent_ += static_cast<size_t>(r);
         stalls = 0;
@@ -357,7 +363,7 @@ class SendWorker : public Napi::AsyncWorker {
       }
       if (r < 0 && errno == EINTR) continue;
       if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && stalls < kMaxStalls) {
-        pollfd p{fd_, POLLOUT, 0};
+        pollfd p{batch_.fd, POLLOUT, 0};
         poll(&p, 1, 10);
         stalls++;
         continue;
@@ -374,10 +380,7 @@ class SendWorker : public Napi::AsyncWorker {
 
  private:
   static constexpr int kMaxStalls = 100;  // ~1 s of a full socket buffer, then report EAGAIN
-  int fd_;
-  sockaddr_storage ss_;
-  socklen_t sslen_;
-  std::vector<iovec> iov_;
+  Batch batch_;
   Napi::ObjectReference keep_;
   size_t sent_ = 0;
   int err_ = 0;
@@ -387,44 +390,13 @@ Napi::Value SendBatchAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "sendBatchAsync";
   if (MissingArgs(info, 8, fn)) return env.Undefined();
-  int64_t fd, start, count;
-  sockaddr_storage ss;
-  socklen_t sslen;
-  uint8_t* buf;
-  size_t buflen;
-  int32_t *offsets, *lengths;
-  size_t noff, nlen;
-  if (!ArgInt(info, 0, fn, "fd", 0, INT32_MAX, &fd) || !ArgSockaddr(info, 1, fn, &ss, &sslen) ||
-      !ArgBytes(info, 2, fn, "buf", &buf, &buflen) ||
-      !ArgInt32Array(info, 3, fn, "offsets", &offsets, &noff) ||
-      !ArgInt32Array(info, 4, fn, "lengths", &lengths, &nlen) ||
-      !ArgInt(info, 5, fn, "start", 0, INT32_MAX, &start) ||
-      !ArgInt(info, 6, fn, "count", 0, INT32_MAX, &count) || !OwnedFd(env, fn, static_cast<int>(fd), false))
-    return env.Undefined();
+  Batch batch;
+  if (!ParseBatch(info, fn, SIZE_MAX, &batch)) return env.Undefined();
   if (!info[7].IsFunction()) {
     ThrowType(env, std::string(fn) + ": done must be a function");
     return env.Undefined();
   }
-  const size_t n_arr = noff < nlen ? noff : nlen;
-  if (static_cast<size_t>(start + count) > n_arr) {
-    ThrowRange(env, std::string(fn) + ": messages [" + std::to_string(start) + ", " + std::to_string(start + count) +
-                        ") exceed offsets (" + std::to_string(noff) + ") or lengths (" + std::to_string(nlen) + ")");
-    return env.Undefined();
-  }
-  std::vector<iovec> iov(static_cast<size_t>(count));
-  for (int64_t j = 0; j < count; j++) {
-    const int64_t off = offsets[start + j], len = lengths[start + j];
-    if (off < 0 || len < 0 || off + len > static_cast<int64_t>(buflen)) {
-      ThrowRange(env, std::string(fn) + ": message " + std::to_string(start + j) + " [offset " + std::to_string(off) +
-                          ", length " + std::to_string(len) + "] is outside buf (length " + std::to_string(buflen) + ")");
-      return env.Undefined();
-    }
-    iov[j].iov_base = buf + off;
-    iov[j].iov_len = static_cast<size_t>(len);
-  }
-  auto* w = new SendWorker(info[7].As<Napi::Function>(), static_cast<int>(fd), ss, sslen, info[2].As<Napi::Object>(),
-                           std::move(iov));
-  w->Queue();
+  (new SendWorker(info[7].As<Napi::Function>(), std::move(batch), info[2].As<Napi::Object>()))->Queue();
   return env.Undefined();
 }
 
