@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { MirrorSummary } from '@netmirror/agent';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 /** The built CLI (run `npx tsc -b tsconfig.json` first). */
@@ -68,45 +69,8 @@ export function run(
   });
 }
 
-export interface Counters {
-  read: number;
-  bytesRead: number;
-  malformed: number;
-  filteredOut: number;
-  matched: number;
-  skipped: number;
-  unmatched: number;
-  sampledOut: number;
-  deduplicated: number;
-  mirrored: number;
-}
-
-export interface DestinationSummary {
-  name: string;
-  uri: string;
-  offered: number;
-  sent: number;
-  bytes: number;
-  dropped: number;
-  failed: number;
-  truncated: number;
-  unsupported: number;
-  lastError: string | null;
-}
-
-export interface Summary {
-  source: string;
-  counters: Counters;
-  rules: {
-    name: string;
-    matched: number;
-    sampledOut: number;
-    deduplicated: number;
-    mirrored: number;
-  }[];
-  destinations: DestinationSummary[];
-  sourceError: string | null;
-}
+/** The --stats-json summary: the agent's own type, so the tests read what it writes. */
+export type Summary = MirrorSummary;
 
 export interface MirrorResult extends RunResult {
   /** The --stats-json summary, or null when the run wrote none. */

@@ -1,6 +1,6 @@
 import { pcapFileHeader, PCAP_RECORD_HEADER_LEN, writePcapRecord } from '@netmirror/pcap';
 import { FileSink } from './file-sink.js';
-import type { FrameCopy, SinkQueueOptions, SourceInterface } from './sink.js';
+import type { FrameCopy, SourceInterface } from './sink.js';
 
 /**
  * `pcap:PATH`: a classic pcap file with nanosecond timestamps. pcap has one
@@ -9,10 +9,6 @@ import type { FrameCopy, SinkQueueOptions, SourceInterface } from './sink.js';
  */
 export class PcapSink extends FileSink {
   private linkType = 1;
-
-  constructor(name: string, uri: string, path: string, options: SinkQueueOptions = {}) {
-    super(name, uri, path, options);
-  }
 
   async open(interfaces: readonly SourceInterface[]): Promise<void> {
     const first = interfaces[0] ?? { linkType: 1, snapLen: 262144 };

@@ -9,7 +9,7 @@ import { FileSink } from './file-sink.js';
 
 /** Where an enhanced packet block's frame bytes start. */
 const EPB_DATA_OFFSET = 28;
-import type { FrameCopy, SinkQueueOptions, SourceInterface } from './sink.js';
+import type { FrameCopy, SourceInterface } from './sink.js';
 
 /** What the pipeline knows about each source interface when a recording closes. */
 export interface InterfaceTotals {
@@ -35,10 +35,6 @@ export class PcapngSink extends FileSink {
   private startNsec = 0;
   private endSec = 0;
   private endNsec = 0;
-
-  constructor(name: string, uri: string, path: string, options: SinkQueueOptions = {}) {
-    super(name, uri, path, options);
-  }
 
   async open(interfaces: readonly SourceInterface[]): Promise<void> {
     this.interfaces = interfaces.length > 0 ? interfaces : [{ linkType: 1, snapLen: 262144 }];

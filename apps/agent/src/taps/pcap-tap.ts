@@ -12,7 +12,7 @@ const DEFAULT_SNAPLEN = 262144;
  * offline work, tests and replays.
  */
 export class PcapFileTap implements Tap {
-  readonly live = false;
+  readonly live: boolean = false;
   private readonly reader: CaptureReader;
   private linkTypeCache: number[] = [];
 
