@@ -87,6 +87,9 @@ beforeAll(async () => {
   const rulesPath = tmp.path('rules.yaml');
   writeFileSync(rulesPath, RULES);
 
+  // tshark stops by itself once every expected copy is in (a loaded machine
+  // can leave it seconds behind the sender); the time limit below is the fallback.
+  const expectedTotal = Object.keys(copies).reduce((n, dest) => n + expectedFor(dest).length, 0);
   ns = await createNetns('nm-encap');
   tshark = spawn(
     'ip',
@@ -102,6 +105,8 @@ beforeAll(async () => {
       '64',
       '-f',
       'udp port 4789 or udp port 37008 or ip proto 47',
+      '-c',
+      String(expectedTotal),
       '-w',
       captured,
     ],
@@ -110,12 +115,26 @@ beforeAll(async () => {
     },
   );
   await waitForStderr(tshark, /Capturing on/);
+  // tshark says "Capturing on" a moment before its capture is live: sending
+  // at once lost the first copies in about one run in ten; after 1 s, none in
+  // tens of runs.
+  await new Promise((r) => setTimeout(r, 1000));
   result = await mirror(['--from', `pcap:${input}`, '--rules', rulesPath], tmp.path('stats.json'), {
     netns: ns.name,
   });
-  await new Promise((r) => setTimeout(r, 1000));
-  tshark.kill('SIGINT');
-  await waitForExit(tshark, 10_000);
+  const capturing = tshark;
+  const exited = await new Promise<boolean>((resolve) => {
+    if (capturing.exitCode !== null || capturing.signalCode !== null) return resolve(true);
+    const timer = setTimeout(() => resolve(false), 20_000);
+    capturing.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  if (!exited) {
+    tshark.kill('SIGINT');
+    await waitForExit(tshark, 10_000);
+  }
   tshark = null;
 
   const fields = [

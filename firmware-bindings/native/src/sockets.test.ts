@@ -297,6 +297,8 @@ describe('sendBatch over a raw GRE socket', () => {
     try {
       await waitFor(() => stderr.includes('Capturing on'), 15_000);
       expect(stderr).toContain('Capturing on');
+      // "Capturing on" comes a moment before the capture is live.
+      await new Promise((r) => setTimeout(r, 1000));
       await new Promise((r) => setTimeout(r, 300)); // the line comes just before the ring is live
 
       // GRE (no flags, version 0) carrying an experimental EtherType, so tshark
