@@ -142,4 +142,45 @@ describe('MirrorSession', () => {
     expect(fast).toBeGreaterThan(240);
     expect(fast).toBeLessThan(1500);
   });
+
+  it('changes rules and destinations while capturing, losing and repeating no frame', async () => {
+    const input2 = join(dir, 'live.pcap');
+    writeCaptureFile({ path: input2, frames: 3000, seed: 21 });
+    const a = new PcapSink('a', 'pcap:a', join(dir, 'a.pcap'));
+    const b = new PcapSink('b', 'pcap:b', join(dir, 'b.pcap'));
+    const all = validateRuleSet({ rules: [{ name: 'all', priority: 1, match: {} }] });
+    const session = new MirrorSession({
+      tap: new PcapFileTap('pcap:live', input2),
+      ruleSet: all,
+      sinks: new Map([['a', a]]),
+      defaultSinks: [a],
+      pace: { pps: 6000 }, // 0.5 s of live traffic
+    });
+    const running = session.run();
+    await new Promise((r) => setTimeout(r, 150));
+    // A destination that cannot open: refused, and the running configuration stays.
+    const broken = new PcapSink('x', 'pcap:x', join(dir, 'no-such-dir', 'x.pcap'));
+    await expect(
+      session.reconfigure({
+        ruleSet: all,
+        sinks: new Map([['x', broken]]),
+        defaultSinks: [broken],
+      }),
+    ).rejects.toThrow(/ENOENT/);
+    await new Promise((r) => setTimeout(r, 100));
+    await session.reconfigure({ ruleSet: all, sinks: new Map([['b', b]]), defaultSinks: [b] });
+    const summary = await running;
+
+    const input = countFrames(input2);
+    const before = countFrames(join(dir, 'a.pcap'));
+    const after = countFrames(join(dir, 'b.pcap'));
+    expect(before.length).toBeGreaterThan(300);
+    expect(after.length).toBeGreaterThan(300);
+    expect(before.length + after.length).toBe(3000);
+    [...before, ...after].forEach((f, i) => expect(f.equals(input[i]), `frame ${i}`).toBe(true));
+    expect(summary.destinations.map((d) => [d.name, d.sent])).toEqual([
+      ['a', before.length],
+      ['b', after.length],
+    ]);
+  });
 });

@@ -6,14 +6,18 @@ import type { Tap } from '../taps/index.js';
 import type { PipelineCounters, RuleCounters } from './counters.js';
 import { Pipeline } from './pipeline.js';
 
-export interface MirrorSessionOptions {
-  tap: Tap;
+/** What the session mirrors where; replaceable while it runs (`reconfigure`). */
+export interface MirrorConfig {
   ruleSet: RuleSet;
   /** Every destination by name. */
   sinks: ReadonlyMap<string, Sink>;
   /** Destinations of rules that name none. */
   defaultSinks: readonly Sink[];
   filter?: string;
+}
+
+export interface MirrorSessionOptions extends MirrorConfig {
+  tap: Tap;
   batchSize?: number;
   /** Called about every `progressMs` with the counters so far. */
   onProgress?: (counters: PipelineCounters, elapsedSec: number) => void;
@@ -51,11 +55,37 @@ export interface MirrorSummary {
  */
 export class MirrorSession {
   private stopped = false;
+  private ended = false;
+  /** Destinations of the configuration in effect. */
+  private active: Sink[];
+  /** Every destination used since the start (the summary reports them all). */
+  private readonly used: Sink[];
+  private pending: { config: MirrorConfig; done: (err?: Error) => void } | null = null;
+  /** Destinations being drained after a reconfiguration retired them. */
+  private readonly retiring: Promise<void>[] = [];
 
-  constructor(private readonly options: MirrorSessionOptions) {}
+  constructor(private readonly options: MirrorSessionOptions) {
+    this.active = sinksOf(options);
+    this.used = [...this.active];
+  }
 
   stop(): void {
     this.stopped = true;
+  }
+
+  /**
+   * Replaces rules, filter and destinations between two batches, without
+   * stopping the capture: each frame is handled by exactly one configuration.
+   * New destinations are opened first (a failure leaves the old configuration
+   * running and rejects); retired ones drain in the background. Resolves once
+   * the new configuration is the one in effect.
+   */
+  reconfigure(config: MirrorConfig): Promise<void> {
+    if (this.ended) return Promise.reject(new Error('the mirror session has ended'));
+    this.pending?.done(new Error('superseded by a newer configuration'));
+    return new Promise((resolve, reject) => {
+      this.pending = { config, done: (err) => (err ? reject(err) : resolve()) };
+    });
   }
 
   async run(): Promise<MirrorSummary> {
@@ -68,7 +98,6 @@ export class MirrorSession {
       filter: o.filter,
       batchCapacity: batch.capacity,
     });
-    const sinks = [...new Set(o.sinks.values())];
     const started = process.hrtime.bigint();
     const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     let sourceError: string | null = null;
@@ -79,6 +108,8 @@ export class MirrorSession {
     try {
       for (;;) {
         if (this.stopped) break;
+        if (this.pending) await this.applyPending(pipeline, opened, batch.capacity);
+        const sinks = this.active;
         let n: number;
         try {
           const wait = o.tap.ready();
@@ -119,15 +150,18 @@ export class MirrorSession {
         received: pipeline.readPerInterface[i] ?? 0,
         sourceDropped: drops[i] ?? 0,
       }));
-      for (const s of sinks) if (s instanceof PcapngSink) s.setInterfaceTotals(totals);
-      if (opened) await Promise.all(sinks.map((s) => s.close()));
+      for (const s of this.active) if (s instanceof PcapngSink) s.setInterfaceTotals(totals);
+      this.ended = true;
+      this.pending?.done(new Error('the mirror session has ended'));
+      this.pending = null;
+      if (opened) await Promise.all([...this.active.map((s) => s.close()), ...this.retiring]);
     }
     return {
       source: o.tap.uri,
       elapsedSec: elapsed(),
       counters: { ...pipeline.counters },
       rules: pipeline.ruleCounters.map((r) => ({ ...r })),
-      destinations: sinks.map((s) => ({
+      destinations: this.used.map((s) => ({
         name: s.name,
         uri: s.uri,
         ...s.stats,
@@ -136,6 +170,35 @@ export class MirrorSession {
       sourceError,
     };
   }
+
+  private async applyPending(
+    pipeline: Pipeline,
+    opened: boolean,
+    batchCapacity: number,
+  ): Promise<void> {
+    const { config, done } = this.pending!;
+    this.pending = null;
+    const next = sinksOf(config);
+    const added = next.filter((s) => !this.active.includes(s));
+    try {
+      if (opened) await Promise.all(added.map((s) => s.open(this.options.tap.interfaces)));
+      pipeline.reconfigure({ ...config, batchCapacity });
+    } catch (err) {
+      if (opened) await Promise.allSettled(added.map((s) => s.close()));
+      done(err as Error);
+      return;
+    }
+    const retired = this.active.filter((s) => !next.includes(s));
+    this.active = next;
+    for (const s of added) if (!this.used.includes(s)) this.used.push(s);
+    if (opened) for (const s of retired) this.retiring.push(s.close());
+    done();
+  }
+}
+
+/** Every destination of a configuration, once each. */
+function sinksOf(config: MirrorConfig): Sink[] {
+  return [...new Set([...config.sinks.values(), ...config.defaultSinks])];
 }
 
 /** The longest the session keeps the event loop busy without a turn. */

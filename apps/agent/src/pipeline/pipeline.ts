@@ -42,20 +42,42 @@ interface RuleRoute {
  */
 export class Pipeline {
   readonly counters: PipelineCounters = newPipelineCounters();
-  readonly ruleCounters: RuleCounters[];
+  ruleCounters: RuleCounters[] = [];
   /** Frames read per source interface. */
   readonly readPerInterface: number[] = [];
-  private readonly matcher: RuleMatcher;
-  private readonly filter: BpfFilter | null;
-  private readonly routes: RuleRoute[];
+  private matcher!: RuleMatcher;
+  private filter: BpfFilter | null = null;
+  private routes: RuleRoute[] = [];
   private readonly view = new PacketView();
   private readonly scratch = Buffer.alloc(SCRATCH_BYTES);
   private readonly copy: FrameCopy;
-  private readonly allSinks: Sink[];
+  private allSinks: Sink[] = [];
   private batch: FrameBatch = new FrameBatch(0);
   private linkTypes: ArrayLike<number> = [];
 
   constructor(options: PipelineOptions) {
+    this.copy = {
+      src: this.scratch,
+      offset: 0,
+      caplen: 0,
+      wirelen: 0,
+      tsSec: 0,
+      tsNsec: 0,
+      ifIndex: 0,
+      flags: 0,
+      linkType: 1,
+      view: this.view,
+      stable: true,
+    };
+    this.reconfigure(options);
+  }
+
+  /**
+   * Replaces the rules, filter and destinations. Call it between batches (the
+   * session does): every frame is then handled by exactly one configuration.
+   * The frame counters carry on; rule counters start again with the new rules.
+   */
+  reconfigure(options: PipelineOptions): void {
     this.matcher = new RuleMatcher(options.ruleSet, options.batchCapacity);
     this.filter = options.filter ? new BpfFilter(options.filter, options.batchCapacity) : null;
     this.routes = this.matcher.rules.map(({ rule }) => {
@@ -75,19 +97,6 @@ export class Pipeline {
       };
     });
     this.ruleCounters = this.routes.map((r) => r.counters);
-    this.copy = {
-      src: this.scratch,
-      offset: 0,
-      caplen: 0,
-      wirelen: 0,
-      tsSec: 0,
-      tsNsec: 0,
-      ifIndex: 0,
-      flags: 0,
-      linkType: 1,
-      view: this.view,
-      stable: true,
-    };
     this.allSinks = [...new Set([...options.sinks.values(), ...options.defaultSinks])];
   }
 
