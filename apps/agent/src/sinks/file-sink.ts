@@ -15,23 +15,39 @@ const WRITE_RUN_BYTES = 1 << 20;
  */
 export abstract class FileSink extends Sink {
   protected fd = -1;
+  /** Bytes in the current file so far (header included). */
+  protected fileBytes = 0;
   private writing = false;
   private headerBytes = 0;
 
   constructor(
     name: string,
     uri: string,
-    readonly path: string,
+    public path: string,
     options: SinkQueueOptions = {},
   ) {
     super(name, uri, options);
   }
 
-  /** Creates (truncates) the file and writes its header synchronously. */
+  /** Creates (truncates) the file at `path` and writes its header synchronously. */
   protected openFile(header: Buffer): void {
     this.fd = openSync(this.path, 'w');
     writeSync(this.fd, header);
     this.headerBytes = header.length;
+    this.fileBytes = header.length;
+  }
+
+  /**
+   * Bytes the current file may still take before the sink moves on to a new
+   * one; 0 asks for `rotate()` before the next write. Plain files never rotate.
+   */
+  protected roomInFile(): number {
+    return Infinity;
+  }
+
+  /** Closes the current file and opens the next; only rotating sinks override it. */
+  protected rotate(): void {
+    throw new Error(`${this.uri}: this destination does not rotate files`);
   }
 
   /**
@@ -52,9 +68,16 @@ export abstract class FileSink extends Sink {
 
   protected drain(): void {
     if (this.writing || this.queue.count === 0 || this.fd < 0) return;
+    let room = this.roomInFile();
+    if (room <= 0) {
+      this.rotate();
+      room = this.roomInFile();
+    }
     const q = this.queue;
     const start = q.msgOff[q.head];
-    const { messages, end } = q.contiguousRun(WRITE_RUN_BYTES);
+    // A run ends where the file is full (its first message always goes: a
+    // message larger than a whole file still has to be written somewhere).
+    const { messages, end } = q.contiguousRun(Math.min(WRITE_RUN_BYTES, room));
     this.writing = true;
     this.writeRun(start, end, messages, end - start);
   }
@@ -69,6 +92,7 @@ export abstract class FileSink extends Sink {
         return;
       } else {
         this.writing = false;
+        this.fileBytes += total;
         this.sent(messages, total);
       }
       this.drain();

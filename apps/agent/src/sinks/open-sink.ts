@@ -1,5 +1,6 @@
 import { Erspan2Sink, Erspan3Sink, GreSink } from './gre-sink.js';
 import { PcapSink } from './pcap-sink.js';
+import { DEFAULT_RETENTION, RecorderSink } from './recorder-sink.js';
 import { PcapngSink } from './pcapng-sink.js';
 import type { Sink } from './sink.js';
 import { TzspSink } from './tzsp-sink.js';
@@ -20,10 +21,13 @@ export class DestinationError extends Error {
  *   gre://HOST[?key=N]
  *   erspan2://HOST?session=N       erspan3://HOST?session=N
  *   tzsp://HOST[:PORT]             (port 37008)
+ *   record:DIR[?fileBytes=N&fileSeconds=N&maxAgeSeconds=N&maxTotalBytes=N]
  * Network destinations also take `mtu=N` (cut copies to fit an outer packet
  * of N bytes, counted as truncated) and `queue=BYTES`.
  */
 export function openSink(name: string, uri: string): Sink {
+  const recorder = /^record:([^?]+)(?:\?(.*))?$/.exec(uri);
+  if (recorder) return openRecorder(name, uri, recorder[1], new URLSearchParams(recorder[2] ?? ''));
   const file = /^(pcap|pcapng):(.+)$/.exec(uri);
   if (file && !file[2].startsWith('//')) {
     return file[1] === 'pcap'
@@ -80,6 +84,19 @@ export function openSink(name: string, uri: string): Sink {
     default:
       throw new DestinationError(uri, `unknown kind "${url.protocol.slice(0, -1)}"`);
   }
+  params.rejectUnknown();
+  return sink;
+}
+
+/** `record:DIR?fileBytes=N&fileSeconds=N&maxAgeSeconds=N&maxTotalBytes=N` */
+function openRecorder(name: string, uri: string, dir: string, query: URLSearchParams): Sink {
+  const params = new Params(uri, query);
+  const sink = new RecorderSink(name, uri, dir, {
+    fileBytes: params.int('fileBytes', DEFAULT_RETENTION.fileBytes, 64 << 10, 2 ** 40),
+    fileSeconds: params.int('fileSeconds', 0, 0, 86400 * 365),
+    maxAgeSeconds: params.int('maxAgeSeconds', 0, 0, 86400 * 3650),
+    maxTotalBytes: params.int('maxTotalBytes', 0, 0, 2 ** 50),
+  });
   params.rejectUnknown();
   return sink;
 }

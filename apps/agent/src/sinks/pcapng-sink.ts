@@ -40,6 +40,11 @@ export class PcapngSink extends FileSink {
     this.interfaces = interfaces.length > 0 ? interfaces : [{ linkType: 1, snapLen: 262144 }];
     this.offeredPerIf = new Float64Array(this.interfaces.length);
     this.lostPerIf = new Float64Array(this.interfaces.length);
+    this.openFile(this.fileHeader());
+  }
+
+  /** Section header and one interface description per source interface. */
+  protected fileHeader(): Buffer {
     const blocks = [pcapngSectionHeader({ userAppl: 'NetMirror' })];
     for (const i of this.interfaces) {
       blocks.push(
@@ -52,8 +57,13 @@ export class PcapngSink extends FileSink {
         }),
       );
     }
-    this.openFile(Buffer.concat(blocks));
+    const header = Buffer.concat(blocks);
+    this.headerLength = header.length;
+    return header;
   }
+
+  /** Bytes of the file header (a file holding only that has no frames). */
+  protected headerLength = 0;
 
   override offer(f: FrameCopy): boolean {
     const ok = super.offer(f);
@@ -97,10 +107,10 @@ export class PcapngSink extends FileSink {
     );
   }
 
-  override async close(): Promise<void> {
-    await this.waitForRoom(0);
-    if (this.fd >= 0) {
-      const blocks = this.interfaces.map((_, id) =>
+  /** One interface statistics block per interface: counts since the recording started. */
+  protected statisticsBlocks(): Buffer {
+    return Buffer.concat(
+      this.interfaces.map((_, id) =>
         pcapngInterfaceStatistics({
           interfaceId: id,
           tsSec: this.endSec,
@@ -114,9 +124,13 @@ export class PcapngSink extends FileSink {
           filterAccept: this.offeredPerIf[id],
           usrDeliv: this.offeredPerIf[id] - this.lostPerIf[id],
         }),
-      );
-      this.appendSync(Buffer.concat(blocks));
-    }
+      ),
+    );
+  }
+
+  override async close(): Promise<void> {
+    await this.waitForRoom(0);
+    if (this.fd >= 0) this.appendSync(this.statisticsBlocks());
     await this.release();
   }
 }
