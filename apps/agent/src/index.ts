@@ -2,3 +2,4 @@ export { main } from './cli/main.js';
 export * from './pipeline/index.js';
 export * from './sinks/index.js';
 export * from './taps/index.js';
+export * from './reconcile/index.js';

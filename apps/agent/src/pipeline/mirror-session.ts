@@ -101,14 +101,15 @@ export class MirrorSession {
     const started = process.hrtime.bigint();
     const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     let sourceError: string | null = null;
-    let opened = false;
+    // Taps know their interfaces once open (a pcapng file's are read up to the first frame).
+    await Promise.all(this.active.map((s) => s.open(o.tap.interfaces)));
     let lastProgress = 0;
     let lastYield = Date.now();
     const pacer = o.pace ? new Pacer(o.pace) : null;
     try {
       for (;;) {
         if (this.stopped) break;
-        if (this.pending) await this.applyPending(pipeline, opened, batch.capacity);
+        if (this.pending) await this.applyPending(pipeline, batch.capacity);
         const sinks = this.active;
         let n: number;
         try {
@@ -118,11 +119,6 @@ export class MirrorSession {
         } catch (err) {
           sourceError = (err as Error).message;
           n = 0;
-        }
-        if (!opened) {
-          // Interfaces are known once the first blocks are read.
-          await Promise.all(sinks.map((s) => s.open(o.tap.interfaces)));
-          opened = true;
         }
         if (n === 0) break;
         if (pacer !== null) {
@@ -154,7 +150,7 @@ export class MirrorSession {
       this.ended = true;
       this.pending?.done(new Error('the mirror session has ended'));
       this.pending = null;
-      if (opened) await Promise.all([...this.active.map((s) => s.close()), ...this.retiring]);
+      await Promise.all([...this.active.map((s) => s.close()), ...this.retiring]);
     }
     return {
       source: o.tap.uri,
@@ -171,27 +167,23 @@ export class MirrorSession {
     };
   }
 
-  private async applyPending(
-    pipeline: Pipeline,
-    opened: boolean,
-    batchCapacity: number,
-  ): Promise<void> {
+  private async applyPending(pipeline: Pipeline, batchCapacity: number): Promise<void> {
     const { config, done } = this.pending!;
     this.pending = null;
     const next = sinksOf(config);
     const added = next.filter((s) => !this.active.includes(s));
     try {
-      if (opened) await Promise.all(added.map((s) => s.open(this.options.tap.interfaces)));
+      await Promise.all(added.map((s) => s.open(this.options.tap.interfaces)));
       pipeline.reconfigure({ ...config, batchCapacity });
     } catch (err) {
-      if (opened) await Promise.allSettled(added.map((s) => s.close()));
+      await Promise.allSettled(added.map((s) => s.close()));
       done(err as Error);
       return;
     }
     const retired = this.active.filter((s) => !next.includes(s));
     this.active = next;
     for (const s of added) if (!this.used.includes(s)) this.used.push(s);
-    if (opened) for (const s of retired) this.retiring.push(s.close());
+    for (const s of retired) this.retiring.push(s.close());
     done();
   }
 }

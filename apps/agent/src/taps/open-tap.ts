@@ -1,7 +1,7 @@
 import { PcapFileTap } from './pcap-tap.js';
 import type { Tap } from './tap.js';
 
-/** Opens a capture source from its URI (`pcap:PATH`). */
+/** Opens a capture source from its URI: `pcap:PATH`, or `pcap:PATH?loop` to replay it forever. */
 export function openTap(uri: string): Tap {
   const colon = uri.indexOf(':');
   const kind = colon < 0 ? '' : uri.slice(0, colon);
@@ -9,10 +9,14 @@ export function openTap(uri: string): Tap {
   switch (kind) {
     case 'pcap':
     case 'pcapng':
-    case 'file':
-      if (rest === '') throw new Error(`--from ${uri}: missing file path (pcap:PATH)`);
-      return new PcapFileTap(uri, rest);
+    case 'file': {
+      const [path, query] = rest.split('?', 2);
+      if (path === '') throw new Error(`--from ${uri}: missing file path (pcap:PATH)`);
+      if (query !== undefined && query !== 'loop')
+        throw new Error(`--from ${uri}: the only option is ?loop`);
+      return new PcapFileTap(uri, path, { loop: query === 'loop' });
+    }
     default:
-      throw new Error(`--from ${uri}: unknown source; use pcap:PATH`);
+      throw new Error(`--from ${uri}: unknown source; use pcap:PATH[?loop]`);
   }
 }

@@ -13,12 +13,14 @@ const DEFAULT_SNAPLEN = 262144;
  */
 export class PcapFileTap implements Tap {
   readonly live: boolean = false;
-  private readonly reader: CaptureReader;
+  private reader: CaptureReader;
   private linkTypeCache: number[] = [];
 
+  /** With `loop`, the file starts over at its end (replaying a capture forever, e.g. at a fixed rate). */
   constructor(
     readonly uri: string,
-    path: string,
+    private readonly path: string,
+    private readonly options: { loop?: boolean } = {},
   ) {
     this.reader = openCaptureReader(path, { readAhead: true });
   }
@@ -43,7 +45,11 @@ export class PcapFileTap implements Tap {
   }
 
   next(batch: FrameBatch): number {
-    return this.reader.next(batch);
+    const n = this.reader.next(batch);
+    if (n > 0 || !this.options.loop) return n;
+    this.reader.close();
+    this.reader = openCaptureReader(this.path, { readAhead: true });
+    return this.reader.next(batch); // 0 again only for a file without frames
   }
 
   sourceDrops(): number[] {
