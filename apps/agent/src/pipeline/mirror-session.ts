@@ -4,6 +4,7 @@ import type { InterfaceTotals, Sink, SinkStats } from '../sinks/index.js';
 import { MAX_ENCAP_OVERHEAD, PcapngSink } from '../sinks/index.js';
 import type { Tap } from '../taps/index.js';
 import type { PipelineCounters, RuleCounters } from './counters.js';
+import { newPipelineCounters } from './counters.js';
 import { Pipeline } from './pipeline.js';
 
 /** What the session mirrors where; replaceable while it runs (`reconfigure`). */
@@ -63,6 +64,8 @@ export class MirrorSession {
   private pending: { config: MirrorConfig; done: (err?: Error) => void } | null = null;
   /** Destinations being drained after a reconfiguration retired them. */
   private readonly retiring: Promise<void>[] = [];
+  private pipeline: Pipeline | null = null;
+  private startedAt = 0n;
 
   constructor(private readonly options: MirrorSessionOptions) {
     this.active = sinksOf(options);
@@ -98,7 +101,8 @@ export class MirrorSession {
       filter: o.filter,
       batchCapacity: batch.capacity,
     });
-    const started = process.hrtime.bigint();
+    this.pipeline = pipeline;
+    const started = (this.startedAt = process.hrtime.bigint());
     const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     let sourceError: string | null = null;
     // Taps know their interfaces once open (a pcapng file's are read up to the first frame).
@@ -164,6 +168,19 @@ export class MirrorSession {
         lastError: s.lastError,
       })),
       sourceError,
+    };
+  }
+
+  /** The counters so far, while running (for telemetry and metrics). */
+  snapshot(): MirrorSummary {
+    const p = this.pipeline;
+    return {
+      source: this.options.tap.uri,
+      elapsedSec: this.startedAt === 0n ? 0 : Number(process.hrtime.bigint() - this.startedAt) / 1e9,
+      counters: p ? { ...p.counters } : newPipelineCounters(),
+      rules: p ? p.ruleCounters.map((r) => ({ ...r })) : [],
+      destinations: this.active.map((s) => ({ name: s.name, uri: s.uri, ...s.stats, lastError: s.lastError })),
+      sourceError: null,
     };
   }
 
