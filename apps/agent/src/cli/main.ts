@@ -1,3 +1,4 @@
+import { runAgent } from './agent.js';
 import { runMirror } from './mirror.js';
 
 const USAGE = `netmirror — network mirroring: capture, filter by rules, deliver copies
@@ -5,6 +6,7 @@ const USAGE = `netmirror — network mirroring: capture, filter by rules, delive
 Usage:
   netmirror mirror --from SOURCE [--filter EXPR] [--rules FILE] --to DEST [--to DEST ...]
                    [--speed X | --pps N] [--stats-json FILE] [--quiet]
+  netmirror agent --config FILE
   netmirror help
 
 Sources:       pcap:PATH (pcap or pcapng, sniffed)
@@ -19,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'mirror':
       return runMirror(rest);
+    case 'agent':
+      return runAgent(rest);
     case undefined:
     case 'help':
     case '--help':

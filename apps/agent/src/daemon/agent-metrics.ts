@@ -4,7 +4,12 @@ import type { Sample } from './prometheus.js';
 /** The agent's data-path counters as Prometheus samples. */
 export function mirrorSamples(s: MirrorSummary): Sample[] {
   const c = s.counters;
-  const counter = (name: string, help: string, value: number, labels?: Record<string, string>): Sample => ({
+  const counter = (
+    name: string,
+    help: string,
+    value: number,
+    labels?: Record<string, string>,
+  ): Sample => ({
     name: `netmirror_${name}`,
     help,
     type: 'counter',
@@ -24,9 +29,24 @@ export function mirrorSamples(s: MirrorSummary): Sample[] {
     const labels = { destination: d.name };
     samples.push(
       counter('destination_sent_total', 'Copies written or sent, per destination.', d.sent, labels),
-      counter('destination_bytes_total', 'Bytes written or sent, per destination.', d.bytes, labels),
-      counter('destination_dropped_total', 'Copies dropped at a full queue, per destination.', d.dropped, labels),
-      counter('destination_failed_total', 'Copies lost to I/O errors, per destination.', d.failed, labels),
+      counter(
+        'destination_bytes_total',
+        'Bytes written or sent, per destination.',
+        d.bytes,
+        labels,
+      ),
+      counter(
+        'destination_dropped_total',
+        'Copies dropped at a full queue, per destination.',
+        d.dropped,
+        labels,
+      ),
+      counter(
+        'destination_failed_total',
+        'Copies lost to I/O errors, per destination.',
+        d.failed,
+        labels,
+      ),
     );
   }
   return samples;

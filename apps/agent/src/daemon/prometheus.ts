@@ -19,7 +19,10 @@ export function formatPrometheus(samples: readonly Sample[]): string {
     }
     const labels = s.labels
       ? `{${Object.entries(s.labels)
-          .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+          .map(
+            ([k, v]) =>
+              `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+          )
           .join(',')}}`
       : '';
     lines.push(`${s.name}${labels} ${Number.isFinite(s.value) ? s.value : 'NaN'}`);

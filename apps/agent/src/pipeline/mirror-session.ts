@@ -176,10 +176,16 @@ export class MirrorSession {
     const p = this.pipeline;
     return {
       source: this.options.tap.uri,
-      elapsedSec: this.startedAt === 0n ? 0 : Number(process.hrtime.bigint() - this.startedAt) / 1e9,
+      elapsedSec:
+        this.startedAt === 0n ? 0 : Number(process.hrtime.bigint() - this.startedAt) / 1e9,
       counters: p ? { ...p.counters } : newPipelineCounters(),
       rules: p ? p.ruleCounters.map((r) => ({ ...r })) : [],
-      destinations: this.active.map((s) => ({ name: s.name, uri: s.uri, ...s.stats, lastError: s.lastError })),
+      destinations: this.active.map((s) => ({
+        name: s.name,
+        uri: s.uri,
+        ...s.stats,
+        lastError: s.lastError,
+      })),
       sourceError: null,
     };
   }
