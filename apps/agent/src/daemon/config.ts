@@ -31,7 +31,7 @@ export function loadAgentConfig(path: string): AgentConfig {
   try {
     doc = (require('yaml') as typeof import('yaml')).parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
+    throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
   }
   return checkAgentConfig(doc, path);
 }
