@@ -20,3 +20,5 @@ export { parsePrefix, prefixContains } from './address.js';
 export type { Prefix } from './address.js';
 export { parsePorts } from './ports.js';
 export { protocolNumber, PROTO_ARP } from './protocols.js';
+export { parseDestination, DestinationError, DEFAULT_RECORD_FILE_BYTES } from './destination.js';
+export type { Destination, NetworkOptions } from './destination.js';

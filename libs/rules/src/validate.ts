@@ -1,6 +1,7 @@
 import { compileBpf } from '@netmirror/native';
 import { createRequire } from 'node:module';
 import { parsePrefix } from './address.js';
+import { parseDestination } from './destination.js';
 import { parsePorts } from './ports.js';
 import { protocolNumber } from './protocols.js';
 import type { MirrorRule, RuleAction, RuleError, RuleSet, RuleTransforms } from './types.js';
@@ -120,7 +121,12 @@ function validateDestinations(value: unknown, errors: RuleError[]): Record<strin
         message: 'names use letters, digits, _ . -',
       });
     } else {
-      out[name] = uri;
+      try {
+        parseDestination(uri);
+        out[name] = uri;
+      } catch (err) {
+        errors.push({ where: `destinations.${name}`, field: '', message: (err as Error).message });
+      }
     }
   }
   return out;

@@ -1,7 +1,7 @@
 export { Sink, MAX_ENCAP_OVERHEAD } from './sink.js';
 export type { SinkStats, FrameCopy, SourceInterface, SinkQueueOptions } from './sink.js';
 export { FrameQueue } from './frame-queue.js';
-export { openSink, DestinationError } from './open-sink.js';
+export { openSink } from './open-sink.js';
 export { PcapSink } from './pcap-sink.js';
 export { PcapngSink } from './pcapng-sink.js';
 export type { InterfaceTotals } from './pcapng-sink.js';

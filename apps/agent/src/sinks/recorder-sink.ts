@@ -1,5 +1,6 @@
 import { closeSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_RECORD_FILE_BYTES } from '@netmirror/rules';
 import { PcapngSink } from './pcapng-sink.js';
 import type { SinkQueueOptions, SourceInterface } from './sink.js';
 
@@ -16,7 +17,7 @@ export interface RetentionSettings {
 }
 
 export const DEFAULT_RETENTION: RetentionSettings = {
-  fileBytes: 256 << 20,
+  fileBytes: DEFAULT_RECORD_FILE_BYTES,
   fileSeconds: 0,
   maxAgeSeconds: 0,
   maxTotalBytes: 0,
