@@ -71,7 +71,8 @@ export function ticksToTime(hi: number, lo: number, res: TsResolution, out: Floa
       out[1] = r * res.nsPerTick;
       return;
     }
-    // four 16-bit limbs, each step exact (d <= 10^9 < 2^36)
+    // four 16-bit limbs, each step exact (d <= 10^9 < 2^36); unrolled on purpose:
+    // every nanosecond pcapng timestamp comes here, and a loop measured 40% slower
     let c = hi >>> 16;
     let q3 = Math.floor(c / d);
     let r = c - q3 * d;
