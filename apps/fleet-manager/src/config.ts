@@ -1,0 +1,23 @@
+// Resolved configuration, provided to every module under FLEET_CONFIG.
+import type { CertificateAuthority } from './enrollment/certificate-authority.js';
+
+export const FLEET_CONFIG = Symbol('FLEET_CONFIG');
+
+export type BrokerConfig =
+  /**
+   * In-process aedes (MQTT 3.1.1) listening on host:port; port 0 = any free
+   * port. With fallbackToAnyPort, a port already in use (1883 taken by a
+   * system Mosquitto, say) falls back to any free port instead of failing.
+   */
+  | { kind: 'embedded'; host: string; port: number; fallbackToAnyPort: boolean }
+  /** An external broker (Mosquitto, EMQX, ...), e.g. mqtt://127.0.0.1:1883. */
+  | { kind: 'external'; url: string };
+
+export interface FleetConfig {
+  databaseUrl: string;
+  broker: BrokerConfig;
+  /** Signs device certificates at enrollment; null until libs/crypto provides one. */
+  certificateAuthority: CertificateAuthority | null;
+  /** Wall clock; replaceable so tests can expire tokens without sleeping. */
+  now: () => Date;
+}

@@ -1,0 +1,42 @@
+// Storage chosen by a URL:
+//   sqlite:/var/lib/netmirror/fleet.db   better-sqlite3, a file (created if missing)
+//   sqlite::memory:                      better-sqlite3, in memory (lost on close)
+//   postgres://user@host:5432/db         PostgreSQL (postgresql:// too)
+// The schema comes only from migrations, run at start; never `synchronize`.
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { AuditEntry } from '../audit/audit-entry.entity.js';
+import { Device } from '../devices/device.entity.js';
+import { EnrollmentToken } from '../enrollment/enrollment-token.entity.js';
+import { migrations } from './migrations/index.js';
+
+export const entities = [Device, EnrollmentToken, AuditEntry];
+
+export function dataSourceOptionsFromUrl(url: string): DataSourceOptions {
+  const common = { entities, migrations, synchronize: false, migrationsRun: true, logging: false } as const;
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path === '') throw new Error(`database URL "${url}": expected sqlite:PATH or sqlite::memory:`);
+    return path === ':memory:'
+      ? { ...common, type: 'better-sqlite3', database: ':memory:' }
+      : { ...common, type: 'better-sqlite3', database: path, enableWAL: true };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    return { ...common, type: 'postgres', url };
+  }
+  throw new Error(`database URL "${redactUrl(url)}": unsupported scheme (use sqlite:PATH or postgres://...)`);
+}
+
+/** For logs and errors: never print a password. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+export async function openDataSource(url: string): Promise<DataSource> {
+  const ds = new DataSource(dataSourceOptionsFromUrl(url));
+  await ds.initialize(); // runs pending migrations (migrationsRun)
+  if (ds.options.type === 'better-sqlite3') {
+    await ds.query('PRAGMA foreign_keys = ON');
+    await ds.query('PRAGMA busy_timeout = 5000');
+  }
+  return ds;
+}

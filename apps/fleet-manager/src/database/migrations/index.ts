@@ -1,0 +1,5 @@
+// Every migration, in order. Add new ones at the end; never edit a released one.
+import type { MigrationInterface } from 'typeorm';
+import { InitialSchema1751400000000 } from './1751400000000-initial-schema.js';
+
+export const migrations: Array<new () => MigrationInterface> = [InitialSchema1751400000000];

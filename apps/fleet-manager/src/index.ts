@@ -1,0 +1,8 @@
+// @netmirror/fleet-manager: the NestJS fleet manager. Start it with startFleetManager().
+export { startFleetManager, type FleetManagerHandle, type FleetManagerOptions } from './main.js';
+export {
+  InvalidCsrError,
+  type CertificateAuthority,
+  type DeviceCertificateRequest,
+} from './enrollment/certificate-authority.js';
+export { dataSourceOptionsFromUrl } from './database/data-source.js';

@@ -1,0 +1,90 @@
+// startFleetManager(): the one way to run the service, used by the tests and
+// by the future `netmirror fleet` CLI.
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplication, LogLevel } from '@nestjs/common';
+import { AppModule } from './app.module.js';
+import type { BrokerConfig, FleetConfig } from './config.js';
+import { BrokerService } from './broker/broker.service.js';
+import type { CertificateAuthority } from './enrollment/certificate-authority.js';
+import { MetricsService } from './health/metrics.service.js';
+import { setupOpenApi } from './openapi.js';
+
+export interface FleetManagerOptions {
+  /** sqlite:PATH, sqlite::memory: or postgres://user@host:port/db */
+  databaseUrl: string;
+  /** An external broker, e.g. mqtt://127.0.0.1:1883. If absent, an embedded aedes broker runs. */
+  brokerUrl?: string;
+  /** Port of the embedded broker; 0 = any free port. Default: 1883 if free, else any free port. */
+  embeddedBrokerPort?: number;
+  /** Default 127.0.0.1. */
+  embeddedBrokerHost?: string;
+  /** Default 8080; 0 = any free port. */
+  httpPort?: number;
+  /** Default 127.0.0.1. */
+  httpHost?: string;
+  /** Signs device certificates at enrollment (libs/crypto). Without it devices enroll with no certificate. */
+  certificateAuthority?: CertificateAuthority;
+  /** Nest log levels; false = silent. Default: error, warn, log. */
+  logger?: false | LogLevel[];
+  /** Wall clock (tests). */
+  now?: () => Date;
+}
+
+export interface FleetManagerHandle {
+  /** Base URL of the REST API, e.g. http://127.0.0.1:8080 */
+  url: string;
+  httpPort: number;
+  broker: { mode: 'embedded' | 'external'; url: string };
+  close(): Promise<void>;
+}
+
+interface RoutedRequest extends IncomingMessage {
+  route?: { path?: string };
+}
+
+function brokerConfig(o: FleetManagerOptions): BrokerConfig {
+  if (o.brokerUrl !== undefined) {
+    if (o.embeddedBrokerPort !== undefined) throw new Error('give brokerUrl or embeddedBrokerPort, not both');
+    return { kind: 'external', url: o.brokerUrl };
+  }
+  const host = o.embeddedBrokerHost ?? '127.0.0.1';
+  return o.embeddedBrokerPort === undefined
+    ? { kind: 'embedded', host, port: 1883, fallbackToAnyPort: true }
+    : { kind: 'embedded', host, port: o.embeddedBrokerPort, fallbackToAnyPort: false };
+}
+
+export async function startFleetManager(options: FleetManagerOptions): Promise<FleetManagerHandle> {
+  const config: FleetConfig = {
+    databaseUrl: options.databaseUrl,
+    broker: brokerConfig(options),
+    certificateAuthority: options.certificateAuthority ?? null,
+    now: options.now ?? ((): Date => new Date()),
+  };
+  const app: INestApplication = await NestFactory.create(AppModule.forRoot(config), {
+    logger: options.logger ?? ['error', 'warn', 'log'],
+    abortOnError: false, // report a bad URL or a busy port as a rejected promise, not process.exit
+  });
+  try {
+    const metrics = app.get(MetricsService);
+    app.use((req: RoutedRequest, res: ServerResponse, next: () => void) => {
+      res.on('finish', () => metrics.countHttp(req.method ?? 'GET', req.route?.path ?? 'unmatched', res.statusCode));
+      next();
+    });
+    setupOpenApi(app);
+    await app.listen(options.httpPort ?? 8080, options.httpHost ?? '127.0.0.1');
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  const address = app.getHttpServer().address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const broker = app.get(BrokerService).info();
+  return {
+    url: `http://${host}:${address.port}`,
+    httpPort: address.port,
+    broker,
+    close: () => app.close(),
+  };
+}
