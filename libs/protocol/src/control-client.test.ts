@@ -208,7 +208,7 @@ describe.each(targets)('ControlClient on $name', (target) => {
     if (target.v5) expect(fallbacks).toEqual([]);
     else
       expect(fallbacks[0]).toBe(
-        `info ${target.url()}: no MQTT 5 session (broker refused the connection (CONNACK code 1)); trying MQTT 3.1.1`,
+        `info ${target.url()}: no MQTT 5 session (Connection refused: Unacceptable protocol version); trying MQTT 3.1.1`,
       );
   });
 

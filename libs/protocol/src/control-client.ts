@@ -21,7 +21,7 @@ import type {
   Status,
   Telemetry,
 } from './messages.js';
-import { connectPacketTransport } from './packet-transport.js';
+import { connectMqttJs } from './mqttjs-transport.js';
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES } from './schemas.js';
 import { openSession, type ProtocolChoice } from './session.js';
 import {
@@ -60,7 +60,7 @@ export interface ControlClientOptions {
   username?: string;
   password?: string;
   logger?: ControlLogger;
-  /** Default: the built-in transport (packet-transport.ts). */
+  /** Default: mqtt.js (mqttjs-transport.ts). */
   transport?: TransportFactory;
 }
 
@@ -146,7 +146,7 @@ export class ControlClient {
     const tree = options.topics ?? new TopicTree();
     const p = options.presence;
     const { transport, version } = await openSession(
-      options.transport ?? connectPacketTransport,
+      options.transport ?? connectMqttJs,
       options.url,
       {
         clientId: options.clientId,

@@ -54,7 +54,6 @@ export type {
 } from './control-client.js';
 export type { ProtocolChoice } from './session.js';
 export { CommandTimeoutError } from './commands.js';
-export { ConnackError } from './transport.js';
 export type {
   MqttTransport,
   TransportFactory,
@@ -65,4 +64,4 @@ export type {
   SubscriptionGrant,
   WillOptions,
 } from './transport.js';
-export { connectPacketTransport } from './packet-transport.js';
+export { connectMqttJs } from './mqttjs-transport.js';

@@ -1,7 +1,5 @@
-// The MQTT session ControlClient runs over. Its shape is the subset of
-// mqtt.js's MqttClient (v5) that ControlClient uses, with the same names, so
-// mqtt.connect(url, options) can stand behind it unchanged. Until mqtt.js is
-// installed in the workspace, packet-transport.ts provides it.
+// The MQTT session ControlClient runs over: the subset of mqtt.js's MqttClient
+// (v5) that ControlClient uses, with the same names (mqttjs-transport.ts).
 import type { IConnackPacket, IPublishPacket, QoS, UserProperties } from 'mqtt-packet';
 import type { Duplex } from 'node:stream';
 
@@ -70,11 +68,3 @@ export interface MqttTransport {
 }
 
 export type TransportFactory = (url: string, options: TransportOptions) => MqttTransport;
-
-/** A refused CONNACK, with the broker's return/reason code. */
-export class ConnackError extends Error {
-  constructor(readonly code: number) {
-    super(`broker refused the connection (CONNACK code ${code})`);
-    this.name = 'ConnackError';
-  }
-}
