@@ -4,3 +4,4 @@ export * from './sinks/index.js';
 export * from './taps/index.js';
 export * from './reconcile/index.js';
 export * from './daemon/index.js';
+export * from './control/index.js';

@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
+import { MqttControlChannel } from '../control/index.js';
 import { AgentDaemon, loadAgentConfig } from '../daemon/index.js';
 
 const HELP = `Usage: netmirror agent --config FILE
 
 Runs the appliance agent: captures from the configured tap, mirrors by the
-last applied state (kept in stateDir, so it resumes after a reboot), and
-serves GET /health and GET /metrics on httpPort.
+last applied state (kept in stateDir, so it resumes after a reboot), takes
+desired state from the fleet manager over MQTT (brokerUrl, deviceId) and
+reports what is in effect, and serves GET /health and GET /metrics on httpPort.
 `;
 
 /** `netmirror agent`: runs until SIGINT/SIGTERM; returns the exit code. */

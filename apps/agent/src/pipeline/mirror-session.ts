@@ -37,6 +37,8 @@ export interface DestinationSummary extends SinkStats {
   name: string;
   uri: string;
   lastError: string | null;
+  /** Copies waiting in the destination's queue (live snapshots only). */
+  queued?: number;
 }
 
 export interface MirrorSummary {

@@ -1,0 +1,2 @@
+export { MqttControlChannel } from './mqtt-channel.js';
+export type { MqttChannelOptions } from './mqtt-channel.js';
