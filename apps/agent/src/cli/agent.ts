@@ -32,6 +32,20 @@ export async function runAgent(argv: string[]): Promise<number> {
   process.stderr.write(
     `netmirror agent: mirroring from ${config.tap.uri}; health and metrics on http://127.0.0.1:${daemon.httpPort}\n`,
   );
+  if (config.brokerUrl && config.deviceId) {
+    // Mirroring goes on with the restored state while the broker is away; the channel reconnects.
+    try {
+      const channel = await MqttControlChannel.connect({
+        url: config.brokerUrl,
+        deviceId: config.deviceId,
+        applied: () => daemon.reconciler.applied,
+      });
+      daemon.attach(channel);
+      process.stderr.write(`netmirror agent: ${config.deviceId} connected to ${config.brokerUrl}\n`);
+    } catch (err) {
+      process.stderr.write(`netmirror agent: control channel: ${(err as Error).message}\n`);
+    }
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
