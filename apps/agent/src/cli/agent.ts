@@ -32,24 +32,36 @@ export async function runAgent(argv: string[]): Promise<number> {
   process.stderr.write(
     `netmirror agent: mirroring from ${config.tap.uri}; health and metrics on http://127.0.0.1:${daemon.httpPort}\n`,
   );
-  if (config.brokerUrl && config.deviceId) {
-    // Mirroring goes on with the restored state while the broker is away; the channel reconnects.
-    try {
-      const channel = await MqttControlChannel.connect({
-        url: config.brokerUrl,
-        deviceId: config.deviceId,
-        applied: () => daemon.reconciler.applied,
+  let stopping = false;
+  let retry: NodeJS.Timeout | null = null;
+  const connect = (delayMs: number): void => {
+    const { brokerUrl, deviceId } = config;
+    if (!brokerUrl || !deviceId || stopping) return;
+    // Mirroring goes on with the restored state while the broker is away: keep trying, backing off.
+    MqttControlChannel.connect({
+      url: brokerUrl,
+      deviceId,
+      applied: () => daemon.reconciler.applied,
+    })
+      .then((channel) => {
+        if (stopping) return void channel.close();
+        daemon.attach(channel);
+        process.stderr.write(`netmirror agent: ${deviceId} connected to ${brokerUrl}\n`);
+      })
+      .catch((err: Error) => {
+        process.stderr.write(
+          `netmirror agent: control channel: ${err.message}; retrying in ${delayMs / 1000} s\n`,
+        );
+        retry = setTimeout(() => connect(Math.min(delayMs * 2, 30_000)), delayMs);
       });
-      daemon.attach(channel);
-      process.stderr.write(`netmirror agent: ${config.deviceId} connected to ${config.brokerUrl}\n`);
-    } catch (err) {
-      process.stderr.write(`netmirror agent: control channel: ${(err as Error).message}\n`);
-    }
-  }
+  };
+  connect(1000);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  stopping = true;
+  if (retry) clearTimeout(retry);
   await daemon.stop();
   return 0;
 }
