@@ -5,7 +5,13 @@
 // - x25519: X25519, the key data keys are wrapped to. Kept apart from the TLS
 //           key so neither key serves two protocols.
 // Public keys travel as SPKI PEM, private keys are stored as PKCS#8 PEM.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 
 export interface KeyPair {
   publicKey: KeyObject;
@@ -34,12 +40,18 @@ export function generateDeviceKeys(): DeviceKeys {
 
 /** The public halves, as the device declares them at enrollment. */
 export function devicePublicKeysPem(keys: DeviceKeys): DeviceKeysPem {
-  return { tls: exportPublicKeyPem(keys.tls.publicKey), x25519: exportPublicKeyPem(keys.x25519.publicKey) };
+  return {
+    tls: exportPublicKeyPem(keys.tls.publicKey),
+    x25519: exportPublicKeyPem(keys.x25519.publicKey),
+  };
 }
 
 /** The private halves, for the appliance's key store (write them 0600). */
 export function exportDeviceKeys(keys: DeviceKeys): DeviceKeysPem {
-  return { tls: exportPrivateKeyPem(keys.tls.privateKey), x25519: exportPrivateKeyPem(keys.x25519.privateKey) };
+  return {
+    tls: exportPrivateKeyPem(keys.tls.privateKey),
+    x25519: exportPrivateKeyPem(keys.x25519.privateKey),
+  };
 }
 
 /** Reads back what exportDeviceKeys wrote; each key must be of its kind. */
@@ -66,7 +78,8 @@ export function exportPrivateKeyPem(key: KeyObject): string {
 export function importPublicKey(key: string | Uint8Array | KeyObject, kind: KeyKind): KeyObject {
   let k: KeyObject;
   if (typeof key === 'string') k = createPublicKey({ key, format: 'pem' });
-  else if (key instanceof Uint8Array) k = createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
+  else if (key instanceof Uint8Array)
+    k = createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
   else k = key.type === 'private' ? createPublicKey(key) : key;
   if (k.type !== 'public') throw new TypeError(`expected a public key, got a ${k.type} key`);
   return requireKind(k, kind);
@@ -87,7 +100,11 @@ export function describeKey(key: KeyObject): string {
   const type = key.asymmetricKeyType ?? 'secret';
   if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
-    return curve === 'prime256v1' ? 'ecdsa-p256' : curve === 'secp384r1' ? 'ecdsa-p384' : `ec ${curve ?? '?'}`;
+    return curve === 'prime256v1'
+      ? 'ecdsa-p256'
+      : curve === 'secp384r1'
+        ? 'ecdsa-p384'
+        : `ec ${curve ?? '?'}`;
   }
   return type;
 }

@@ -17,12 +17,14 @@ export function isValidKeyId(s: unknown): s is string {
 }
 
 export function requireDeviceId(s: string): string {
-  if (!isValidDeviceId(s)) throw new TypeError(`invalid deviceId ${JSON.stringify(s)}: expected [A-Za-z0-9_.-]{1,64}`);
+  if (!isValidDeviceId(s))
+    throw new TypeError(`invalid deviceId ${JSON.stringify(s)}: expected [A-Za-z0-9_.-]{1,64}`);
   return s;
 }
 
 export function requireKeyId(s: string): string {
-  if (!isValidKeyId(s)) throw new TypeError(`invalid keyId ${JSON.stringify(s)}: expected [A-Za-z0-9_.:-]{1,128}`);
+  if (!isValidKeyId(s))
+    throw new TypeError(`invalid keyId ${JSON.stringify(s)}: expected [A-Za-z0-9_.:-]{1,128}`);
   return s;
 }
 

@@ -6,7 +6,7 @@ import { describeKey } from './keys.js';
 /** ECDSA with SHA-256 over P-256: the signature of every certificate and CSR here. */
 export const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
-function ecParams(key: KeyObject): EcKeyImportParams {
+function ecParams(key: KeyObject): webcrypto.EcKeyImportParams {
   const kind = describeKey(key);
   if (kind === 'ecdsa-p256') return { name: 'ECDSA', namedCurve: 'P-256' };
   if (kind === 'ecdsa-p384') return { name: 'ECDSA', namedCurve: 'P-384' };
@@ -25,7 +25,10 @@ export async function toCryptoSigningKey(key: KeyObject): Promise<webcrypto.Cryp
 }
 
 export async function toCryptoKeyPair(privateKey: KeyObject): Promise<webcrypto.CryptoKeyPair> {
-  return { privateKey: await toCryptoSigningKey(privateKey), publicKey: await toCryptoPublicKey(privateKey) };
+  return {
+    privateKey: await toCryptoSigningKey(privateKey),
+    publicKey: await toCryptoPublicKey(privateKey),
+  };
 }
 
 /**
