@@ -13,11 +13,25 @@ export type BrokerConfig =
   /** An external broker (Mosquitto, EMQX, ...), e.g. mqtt://127.0.0.1:1883. */
   | { kind: 'external'; url: string };
 
+export interface FleetCaConfig {
+  /** Subject CN of the CA certificate. */
+  commonName: string;
+  /** Lifetime of the CA certificate; device certificates never outlive it. */
+  validDays: number;
+  /** Lifetime of each device certificate. */
+  deviceCertificateValidDays: number;
+}
+
 export interface FleetConfig {
   databaseUrl: string;
   broker: BrokerConfig;
-  /** Signs device certificates at enrollment; null until libs/crypto provides one. */
+  /**
+   * Signs device certificates at enrollment. null = the fleet CA kept in the
+   * database (created on first start with `ca`).
+   */
   certificateAuthority: CertificateAuthority | null;
+  /** The fleet CA created on first start (ignored once it exists, or with certificateAuthority). */
+  ca: FleetCaConfig;
   /** Wall clock; replaceable so tests can expire tokens without sleeping. */
   now: () => Date;
 }

@@ -1,6 +1,11 @@
 // The fleet manager end to end over real HTTP, on SQLite (temp file +
 // embedded aedes) and on PostgreSQL (fresh database + the local Mosquitto).
-import { generateKeyPairSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCsr, deviceIdFromCertificate, devicePublicKeysPem, generateDeviceKeys } from '@netmirror/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { dataSourceOptionsFromUrl } from './database/data-source.js';
@@ -15,6 +20,27 @@ function deviceKeys(): { tls: string; x25519: string } {
   const tls = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const x25519 = generateKeyPairSync('x25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
   return { tls, x25519 };
+}
+
+/** `openssl verify -CAfile ca.pem device.pem` (client purpose); returns its output, throws if it fails. */
+function opensslVerify(caPem: string, certPem: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nm-verify-'));
+  try {
+    writeFileSync(join(dir, 'ca.pem'), caPem);
+    writeFileSync(join(dir, 'device.pem'), certPem);
+    return execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(dir, 'ca.pem'), join(dir, 'device.pem')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What an appliance would compute to pin the CA: SHA-256 over the certificate's SPKI DER. */
+function spkiSha256(certPem: string): string {
+  const der = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
 }
 
 const setups: Array<{ name: string; db: () => Promise<TestDatabase>; broker: Partial<FleetManagerOptions> }> = [
@@ -213,6 +239,7 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
       '/devices/{id}': ['get', 'patch', 'delete'],
       '/enrollment-tokens': ['get', 'post'],
       '/enroll': ['post'],
+      '/ca.pem': ['get'],
       '/audit': ['get'],
       '/health': ['get'],
       '/metrics': ['get'],
@@ -266,16 +293,87 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     expect(malformed.text).not.toMatch(/at .*\.js/); // no stack trace
   });
 
-  it('keeps devices, token state and the audit log across a restart', async () => {
+  it('serves the fleet CA at GET /ca.pem with its fingerprint, created once', async () => {
+    const r = await api('GET', '/ca.pem');
+    expect(r.status).toBe(200);
+    expect(r.contentType).toMatch(/^application\/x-pem-file/);
+    expect(r.text).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n?$/);
+    const cert = new X509Certificate(r.text);
+    expect(cert.ca).toBe(true);
+    expect(cert.subject).toBe('CN=NetMirror Fleet CA');
+    expect(r.fingerprint).toBe(spkiSha256(r.text));
+    expect(r.fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    const created = (obj(await api('GET', '/audit?limit=500')).items as Json[]).filter((a) => a.action === 'ca.create');
+    expect(created).toEqual([expect.objectContaining({ actor: 'system:fleet-manager', details: expect.objectContaining({ fingerprint: r.fingerprint }) })]);
+  });
+
+  it('issues a device certificate from a CSR that openssl verifies against /ca.pem', async () => {
+    const caPem = (await api('GET', '/ca.pem')).text;
+    const keys = generateDeviceKeys();
+    const t = await token();
+    const enrolled = await api('POST', '/enroll', { token: t, deviceId: 'tap-10', csrPem: await createCsr(keys, 'tap-10'), publicKeys: devicePublicKeysPem(keys) });
+    expect(enrolled.status).toBe(201);
+    const certPem = obj(enrolled).certificatePem as string;
+    expect(certPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+
+    expect(opensslVerify(caPem, certPem)).toMatch(/device\.pem: OK/);
+    const cert = new X509Certificate(certPem);
+    expect(cert.subject).toBe('CN=tap-10');
+    expect(deviceIdFromCertificate(certPem)).toBe('tap-10');
+    expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(devicePublicKeysPem(keys).tls);
+    expect(obj(await api('GET', '/devices/tap-10')).certificatePem).toBe(certPem);
+    const audit = obj(await api('GET', '/audit?limit=1')).items as Json[];
+    expect(audit[0]).toMatchObject({ action: 'device.enroll', target: 'device:tap-10', details: { certificateIssued: true } });
+  });
+
+  it('refuses a CSR for another device, with another key, or unparseable, with 400 on csrPem and changes nothing', async () => {
+    const keys = generateDeviceKeys();
+    const other = generateDeviceKeys();
+    const t = await token();
+    const devicesBefore = await deviceCount();
+    const auditBefore = await auditCount();
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['CSR for another device id', { deviceId: 'tap-11', csrPem: await createCsr(keys, 'tap-12'), publicKeys: devicePublicKeysPem(keys) }, /tap-12/],
+      ['CSR key is not publicKeys.tls', { deviceId: 'tap-11', csrPem: await createCsr(other, 'tap-11'), publicKeys: devicePublicKeysPem(keys) }, /key/],
+      ['unparseable CSR', { deviceId: 'tap-11', csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n', publicKeys: devicePublicKeysPem(keys) }, /PKCS#10/],
+    ];
+    for (const [name, body, reason] of cases) {
+      const r = await api('POST', '/enroll', { token: t, ...(body as Json) });
+      expect(r.status, name).toBe(400);
+      expect(obj(r).field, name).toBe('csrPem');
+      expect(obj(r).message, name).toMatch(/^csrPem: /);
+      expect(obj(r).message, name).toMatch(reason);
+    }
+    expect(await deviceCount()).toBe(devicesBefore);
+    expect(await auditCount()).toBe(auditBefore);
+    expect((await api('GET', '/devices/tap-11')).status).toBe(404);
+
+    // The same token still enrolls the device with a good CSR.
+    const ok = await api('POST', '/enroll', { token: t, deviceId: 'tap-11', csrPem: await createCsr(keys, 'tap-11'), publicKeys: devicePublicKeysPem(keys) });
+    expect(ok.status).toBe(201);
+    expect(deviceIdFromCertificate(obj(ok).certificatePem as string)).toBe('tap-11');
+  });
+
+  it('keeps devices, token state, the audit log and the CA across a restart', async () => {
     const devices = obj(await api('GET', '/devices')).items;
     const tokens = (await api('GET', '/enrollment-tokens')).body;
     const audit = obj(await api('GET', '/audit?limit=500')).items;
+    const ca = await api('GET', '/ca.pem');
     await fm.close();
     await start();
     expect(obj(await api('GET', '/devices')).items).toEqual(devices);
     expect((await api('GET', '/enrollment-tokens')).body).toEqual(tokens);
     expect(obj(await api('GET', '/audit?limit=500')).items).toEqual(audit);
     expect((await api('GET', '/health')).status).toBe(200);
+
+    const after = await api('GET', '/ca.pem');
+    expect(after.fingerprint).toBe(ca.fingerprint);
+    expect(after.text).toBe(ca.text);
+    // A certificate issued after the restart verifies against the CA fetched before it.
+    const keys = generateDeviceKeys();
+    const enrolled = await api('POST', '/enroll', { token: await token(), deviceId: 'tap-20', csrPem: await createCsr(keys, 'tap-20'), publicKeys: devicePublicKeysPem(keys) });
+    expect(enrolled.status).toBe(201);
+    expect(opensslVerify(ca.text, obj(enrolled).certificatePem as string)).toMatch(/device\.pem: OK/);
   });
 });
 

@@ -5,9 +5,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication, LogLevel } from '@nestjs/common';
 import { AppModule } from './app.module.js';
-import type { BrokerConfig, FleetConfig } from './config.js';
+import type { BrokerConfig, FleetCaConfig, FleetConfig } from './config.js';
 import { BrokerService } from './broker/broker.service.js';
 import type { CertificateAuthority } from './enrollment/certificate-authority.js';
+import { DEFAULT_DEVICE_CERTIFICATE_VALID_DAYS } from './enrollment/crypto-certificate-authority.js';
 import { MetricsService } from './health/metrics.service.js';
 import { setupOpenApi } from './openapi.js';
 
@@ -24,8 +25,13 @@ export interface FleetManagerOptions {
   httpPort?: number;
   /** Default 127.0.0.1. */
   httpHost?: string;
-  /** Signs device certificates at enrollment (libs/crypto). Without it devices enroll with no certificate. */
+  /**
+   * Replaces the fleet CA: signs device certificates at enrollment. Default: the
+   * libs/crypto CA kept in the database, created on first start.
+   */
   certificateAuthority?: CertificateAuthority;
+  /** The fleet CA created on first start (no effect once it exists). */
+  ca?: Partial<FleetCaConfig>;
   /** Nest log levels; false = silent. Default: error, warn, log. */
   logger?: false | LogLevel[];
   /** Wall clock (tests). */
@@ -60,6 +66,11 @@ export async function startFleetManager(options: FleetManagerOptions): Promise<F
     databaseUrl: options.databaseUrl,
     broker: brokerConfig(options),
     certificateAuthority: options.certificateAuthority ?? null,
+    ca: {
+      commonName: options.ca?.commonName ?? 'NetMirror Fleet CA',
+      validDays: options.ca?.validDays ?? 3650,
+      deviceCertificateValidDays: options.ca?.deviceCertificateValidDays ?? DEFAULT_DEVICE_CERTIFICATE_VALID_DAYS,
+    },
     now: options.now ?? ((): Date => new Date()),
   };
   const app: INestApplication = await NestFactory.create(AppModule.forRoot(config), {

@@ -6,10 +6,11 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AuditEntry } from '../audit/audit-entry.entity.js';
 import { Device } from '../devices/device.entity.js';
+import { CertificateAuthorityRecord } from '../enrollment/certificate-authority.entity.js';
 import { EnrollmentToken } from '../enrollment/enrollment-token.entity.js';
 import { migrations } from './migrations/index.js';
 
-export const entities = [Device, EnrollmentToken, AuditEntry];
+export const entities = [Device, EnrollmentToken, AuditEntry, CertificateAuthorityRecord];
 
 export function dataSourceOptionsFromUrl(url: string): DataSourceOptions {
   const common = { entities, migrations, synchronize: false, migrationsRun: true, logging: false } as const;

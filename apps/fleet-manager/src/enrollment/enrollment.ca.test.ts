@@ -40,5 +40,9 @@ describe('enrollment with a certificate authority', () => {
     expect(ok.body).toMatchObject({ id: 'tap-07', certificatePem: 'CERT FOR tap-07' });
     expect(seen.map((r) => r.deviceId)).toEqual(['refused', 'tap-07']);
     expect(seen[1]).toMatchObject({ csrPem, publicKeyPem: keys.tls });
+
+    // This CA publishes no certificate: nothing to serve at /ca.pem, and no fleet CA was created.
+    expect((await api('GET', '/ca.pem')).status).toBe(404);
+    expect(((await api('GET', '/audit?limit=500')).body as { items: Array<{ action: string }> }).items.map((a) => a.action)).not.toContain('ca.create');
   });
 });

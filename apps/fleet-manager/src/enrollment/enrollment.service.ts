@@ -17,7 +17,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { FLEET_CONFIG, type FleetConfig } from '../config.js';
 import type { Device } from '../devices/device.entity.js';
 import { DevicesService } from '../devices/devices.service.js';
-import { InvalidCsrError } from './certificate-authority.js';
+import { CERTIFICATE_AUTHORITY, InvalidCsrError, type CertificateAuthority } from './certificate-authority.js';
 import type { CreatedTokenDto, CreateTokenDto, TokenStateDto } from './dto/create-token.dto.js';
 import type { EnrollDto } from './dto/enroll.dto.js';
 import { EnrollmentToken } from './enrollment-token.entity.js';
@@ -33,6 +33,7 @@ export class EnrollmentService {
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(DevicesService) private readonly devices: DevicesService,
     @Inject(FLEET_CONFIG) private readonly config: FleetConfig,
+    @Inject(CERTIFICATE_AUTHORITY) private readonly ca: CertificateAuthority,
   ) {}
 
   async createToken(req: CreateTokenDto, actor: string): Promise<CreatedTokenDto> {
@@ -89,10 +90,9 @@ export class EnrollmentService {
       if (used.affected !== 1) throw new GoneException('enrollment token has already been used');
 
       let certificatePem: string | null = null;
-      const ca = this.config.certificateAuthority;
-      if (ca && req.csrPem) {
+      if (req.csrPem) {
         try {
-          certificatePem = await ca.signDeviceCertificate({ deviceId, csrPem: req.csrPem, publicKeyPem: req.publicKeys.tls });
+          certificatePem = await this.ca.signDeviceCertificate({ deviceId, csrPem: req.csrPem, publicKeyPem: req.publicKeys.tls });
         } catch (e) {
           if (e instanceof InvalidCsrError) throw new BadRequestException({ statusCode: 400, field: 'csrPem', message: `csrPem: ${e.message}` });
           throw e;

@@ -4,6 +4,8 @@ export interface Reply {
   body: unknown;
   text: string;
   contentType: string;
+  /** The X-NetMirror-CA-Fingerprint header, if any. */
+  fingerprint: string | null;
 }
 
 export function client(base: string, actor = 'alice') {
@@ -18,6 +20,6 @@ export function client(base: string, actor = 'alice') {
     const contentType = res.headers.get('content-type') ?? '';
     let parsed: unknown = undefined;
     if (contentType.includes('json') && text) parsed = JSON.parse(text);
-    return { status: res.status, body: parsed, text, contentType };
+    return { status: res.status, body: parsed, text, contentType, fingerprint: res.headers.get('x-netmirror-ca-fingerprint') };
   };
 }

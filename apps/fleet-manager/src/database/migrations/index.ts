@@ -1,5 +1,6 @@
 // Every migration, in order. Add new ones at the end; never edit a released one.
 import type { MigrationInterface } from 'typeorm';
 import { InitialSchema1751400000000 } from './1751400000000-initial-schema.js';
+import { CertificateAuthority1751500000000 } from './1751500000000-certificate-authority.js';
 
-export const migrations: Array<new () => MigrationInterface> = [InitialSchema1751400000000];
+export const migrations: Array<new () => MigrationInterface> = [InitialSchema1751400000000, CertificateAuthority1751500000000];
