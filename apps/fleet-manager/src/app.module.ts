@@ -11,7 +11,11 @@ import { HealthModule } from './health/health.module.js';
 @Module({})
 class ConfigModule {
   static forRoot(config: FleetConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: FLEET_CONFIG, useValue: config }], exports: [FLEET_CONFIG] };
+    return {
+      module: ConfigModule,
+      providers: [{ provide: FLEET_CONFIG, useValue: config }],
+      exports: [FLEET_CONFIG],
+    };
   }
 }
 

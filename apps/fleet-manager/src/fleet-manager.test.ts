@@ -5,20 +5,33 @@ import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCsr, deviceIdFromCertificate, devicePublicKeysPem, generateDeviceKeys } from '@netmirror/crypto';
+import {
+  createCsr,
+  deviceIdFromCertificate,
+  devicePublicKeysPem,
+  generateDeviceKeys,
+} from '@netmirror/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { dataSourceOptionsFromUrl } from './database/data-source.js';
 import { startFleetManager, type FleetManagerHandle, type FleetManagerOptions } from './main.js';
-import { postgresTestDatabase, sqliteTestDatabase, type TestDatabase } from './testing/databases.js';
+import {
+  postgresTestDatabase,
+  sqliteTestDatabase,
+  type TestDatabase,
+} from './testing/databases.js';
 import { client, type Reply } from './testing/http.js';
 
 type Json = Record<string, unknown>;
 const obj = (r: Reply): Json => r.body as Json;
 
 function deviceKeys(): { tls: string; x25519: string } {
-  const tls = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const x25519 = generateKeyPairSync('x25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const tls = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
+  const x25519 = generateKeyPairSync('x25519')
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
   return { tls, x25519 };
 }
 
@@ -28,10 +41,14 @@ function opensslVerify(caPem: string, certPem: string): string {
   try {
     writeFileSync(join(dir, 'ca.pem'), caPem);
     writeFileSync(join(dir, 'device.pem'), certPem);
-    return execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(dir, 'ca.pem'), join(dir, 'device.pem')], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    return execFileSync(
+      'openssl',
+      ['verify', '-purpose', 'sslclient', '-CAfile', join(dir, 'ca.pem'), join(dir, 'device.pem')],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -43,9 +60,21 @@ function spkiSha256(certPem: string): string {
   return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
 }
 
-const setups: Array<{ name: string; db: () => Promise<TestDatabase>; broker: Partial<FleetManagerOptions> }> = [
-  { name: 'SQLite + embedded aedes', db: async () => sqliteTestDatabase(), broker: { embeddedBrokerPort: 0 } },
-  { name: 'PostgreSQL + Mosquitto', db: postgresTestDatabase, broker: { brokerUrl: 'mqtt://127.0.0.1:1883' } },
+const setups: Array<{
+  name: string;
+  db: () => Promise<TestDatabase>;
+  broker: Partial<FleetManagerOptions>;
+}> = [
+  {
+    name: 'SQLite + embedded aedes',
+    db: async () => sqliteTestDatabase(),
+    broker: { embeddedBrokerPort: 0 },
+  },
+  {
+    name: 'PostgreSQL + Mosquitto',
+    db: postgresTestDatabase,
+    broker: { brokerUrl: 'mqtt://127.0.0.1:1883' },
+  },
 ];
 
 describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
@@ -56,7 +85,13 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
   const now = (): Date => new Date(Date.now() + clockOffsetMs);
 
   const start = async (): Promise<void> => {
-    fm = await startFleetManager({ databaseUrl: db.url, httpPort: 0, logger: false, now, ...broker });
+    fm = await startFleetManager({
+      databaseUrl: db.url,
+      httpPort: 0,
+      logger: false,
+      now,
+      ...broker,
+    });
     api = client(fm.url);
   };
 
@@ -66,8 +101,10 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     return obj(r).token as string;
   };
 
-  const auditCount = async (): Promise<number> => ((obj(await api('GET', '/audit?limit=500')).items as unknown[]).length);
-  const deviceCount = async (): Promise<number> => obj(await api('GET', '/devices')).total as number;
+  const auditCount = async (): Promise<number> =>
+    (obj(await api('GET', '/audit?limit=500')).items as unknown[]).length;
+  const deviceCount = async (): Promise<number> =>
+    obj(await api('GET', '/devices')).total as number;
 
   beforeAll(async () => {
     db = await makeDb();
@@ -83,19 +120,37 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     const h = await api('GET', '/health');
     expect(h.status).toBe(200);
     expect(h.body).toMatchObject({ status: 'ok', database: { ok: true }, broker: { ok: true } });
-    expect(obj(h).broker).toMatchObject(broker.brokerUrl ? { mode: 'external', url: broker.brokerUrl } : { mode: 'embedded' });
+    expect(obj(h).broker).toMatchObject(
+      broker.brokerUrl ? { mode: 'external', url: broker.brokerUrl } : { mode: 'embedded' },
+    );
   });
 
   it('enrolls a device with a one-time token, end to end', async () => {
-    const created = await api('POST', '/enrollment-tokens', { deviceName: 'core tap', labels: { role: 'core', rack: 'r1' }, ttlSeconds: 600 });
+    const created = await api('POST', '/enrollment-tokens', {
+      deviceName: 'core tap',
+      labels: { role: 'core', rack: 'r1' },
+      ttlSeconds: 600,
+    });
     expect(created.status).toBe(201);
     const t = obj(created);
     expect(t.token).toMatch(/^nmt_[A-Za-z0-9_-]{43}$/);
 
     const keys = deviceKeys();
-    const enrolled = await api('POST', '/enroll', { token: t.token, deviceId: 'tap-01', publicKeys: keys, agentVersion: '0.1.0' });
+    const enrolled = await api('POST', '/enroll', {
+      token: t.token,
+      deviceId: 'tap-01',
+      publicKeys: keys,
+      agentVersion: '0.1.0',
+    });
     expect(enrolled.status).toBe(201);
-    expect(enrolled.body).toMatchObject({ id: 'tap-01', name: 'core tap', labels: { role: 'core', rack: 'r1' }, online: false, agentVersion: '0.1.0', certificatePem: null });
+    expect(enrolled.body).toMatchObject({
+      id: 'tap-01',
+      name: 'core tap',
+      labels: { role: 'core', rack: 'r1' },
+      online: false,
+      agentVersion: '0.1.0',
+      certificatePem: null,
+    });
     expect((obj(enrolled).publicKeys as Json).x25519).toBe(keys.x25519);
 
     const listed = await api('GET', '/devices');
@@ -103,17 +158,27 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     expect((await api('GET', '/devices/tap-01')).status).toBe(200);
 
     const tokens = (await api('GET', '/enrollment-tokens')).body as Json[];
-    expect(tokens.find((x) => x.id === t.id)).toMatchObject({ state: 'used', usedByDeviceId: 'tap-01' });
+    expect(tokens.find((x) => x.id === t.id)).toMatchObject({
+      state: 'used',
+      usedByDeviceId: 'tap-01',
+    });
     expect(JSON.stringify(tokens)).not.toContain(t.token as string);
   });
 
   it('refuses a reused, unknown or expired token and changes nothing', async () => {
     const t = await token();
-    expect((await api('POST', '/enroll', { token: t, deviceId: 'tap-02', publicKeys: deviceKeys() })).status).toBe(201);
+    expect(
+      (await api('POST', '/enroll', { token: t, deviceId: 'tap-02', publicKeys: deviceKeys() }))
+        .status,
+    ).toBe(201);
     const devicesBefore = await deviceCount();
     const auditBefore = await auditCount();
 
-    const reuse = await api('POST', '/enroll', { token: t, deviceId: 'tap-99', publicKeys: deviceKeys() });
+    const reuse = await api('POST', '/enroll', {
+      token: t,
+      deviceId: 'tap-99',
+      publicKeys: deviceKeys(),
+    });
     expect(reuse.status).toBe(410);
     expect(obj(reuse).message).toMatch(/already been used/);
 
@@ -124,7 +189,11 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     const soon = await token({ ttlSeconds: 60 });
     clockOffsetMs = 61_000;
     try {
-      const expired = await api('POST', '/enroll', { token: soon, deviceId: 'tap-98', publicKeys: deviceKeys() });
+      const expired = await api('POST', '/enroll', {
+        token: soon,
+        deviceId: 'tap-98',
+        publicKeys: deviceKeys(),
+      });
       expect(expired.status).toBe(410);
       expect(obj(expired).message).toMatch(/expired/);
     } finally {
@@ -133,17 +202,26 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
 
     // A device id that already exists: 409, and the token stays usable.
     const fresh = await token();
-    expect((await api('POST', '/enroll', { token: fresh, deviceId: 'tap-01', publicKeys: deviceKeys() })).status).toBe(409);
+    expect(
+      (await api('POST', '/enroll', { token: fresh, deviceId: 'tap-01', publicKeys: deviceKeys() }))
+        .status,
+    ).toBe(409);
 
     expect(await deviceCount()).toBe(devicesBefore);
     expect(await auditCount()).toBe(auditBefore + 2); // only the two token creations
     expect((await api('GET', '/devices/tap-99')).status).toBe(404);
-    expect((await api('POST', '/enroll', { token: fresh, deviceId: 'tap-03', publicKeys: deviceKeys() })).status).toBe(201);
+    expect(
+      (await api('POST', '/enroll', { token: fresh, deviceId: 'tap-03', publicKeys: deviceKeys() }))
+        .status,
+    ).toBe(201);
   });
 
   it('filters devices by label and by online', async () => {
     const t = await token({ labels: { role: 'edge', rack: 'r1' }, ttlSeconds: 600 });
-    expect((await api('POST', '/enroll', { token: t, deviceId: 'edge-01', publicKeys: deviceKeys() })).status).toBe(201);
+    expect(
+      (await api('POST', '/enroll', { token: t, deviceId: 'edge-01', publicKeys: deviceKeys() }))
+        .status,
+    ).toBe(201);
 
     const ids = async (q: string): Promise<string[]> => {
       const r = await api('GET', `/devices${q}`);
@@ -160,9 +238,17 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
   });
 
   it('patches labels/name/site and decommissions, each with an audit row', async () => {
-    const p = await api('PATCH', '/devices/edge-01', { name: 'edge one', site: 'fra1', labels: { rack: null, zone: 'dmz' } });
+    const p = await api('PATCH', '/devices/edge-01', {
+      name: 'edge one',
+      site: 'fra1',
+      labels: { rack: null, zone: 'dmz' },
+    });
     expect(p.status).toBe(200);
-    expect(p.body).toMatchObject({ name: 'edge one', site: 'fra1', labels: { role: 'edge', zone: 'dmz' } });
+    expect(p.body).toMatchObject({
+      name: 'edge one',
+      site: 'fra1',
+      labels: { role: 'edge', zone: 'dmz' },
+    });
     expect((obj(p).labels as Json).rack).toBeUndefined();
     expect((await api('GET', '/devices?label=zone=dmz')).body).toMatchObject({ total: 1 });
 
@@ -176,14 +262,22 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     const items = audit.items as Json[];
     expect(items.map((a) => a.action)).toEqual(['device.decommission', 'device.update']);
     expect(items[0]).toMatchObject({ actor: 'operator:alice', target: 'device:tap-02' });
-    expect(items[1]).toMatchObject({ target: 'device:edge-01', details: { before: { name: 'edge-01', site: null }, after: { name: 'edge one', site: 'fra1' } } });
+    expect(items[1]).toMatchObject({
+      target: 'device:edge-01',
+      details: {
+        before: { name: 'edge-01', site: null },
+        after: { name: 'edge one', site: 'fra1' },
+      },
+    });
   });
 
   it('pages the audit log, which has one row per mutation and no way to change it', async () => {
     const all: Json[] = [];
     let before: number | null = null;
     do {
-      const page = obj(await api('GET', `/audit?limit=3${before === null ? '' : `&before=${before}`}`));
+      const page = obj(
+        await api('GET', `/audit?limit=3${before === null ? '' : `&before=${before}`}`),
+      );
       all.push(...(page.items as Json[]));
       before = page.nextBefore as number | null;
     } while (before !== null);
@@ -200,7 +294,9 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     const ds = new DataSource(dataSourceOptionsFromUrl(db.url));
     await ds.initialize();
     try {
-      await expect(ds.query(`UPDATE audit_log SET actor = 'mallory'`)).rejects.toThrow(/append-only/);
+      await expect(ds.query(`UPDATE audit_log SET actor = 'mallory'`)).rejects.toThrow(
+        /append-only/,
+      );
       await expect(ds.query('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
     } finally {
       await ds.destroy();
@@ -224,8 +320,12 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     expect(samples.get('netmirror_devices')).toBe(await deviceCount());
     expect(samples.get('netmirror_devices_online')).toBe(0);
     expect(samples.get('process_resident_memory_bytes')).toBeGreaterThan(0);
-    expect(samples.get('netmirror_http_requests_total{method="GET",route="/devices/:id",status="404"}')).toBeGreaterThan(0);
-    expect(samples.get('netmirror_http_requests_total{method="POST",route="/enroll",status="410"}')).toBeGreaterThan(0);
+    expect(
+      samples.get('netmirror_http_requests_total{method="GET",route="/devices/:id",status="404"}'),
+    ).toBeGreaterThan(0);
+    expect(
+      samples.get('netmirror_http_requests_total{method="POST",route="/enroll",status="410"}'),
+    ).toBeGreaterThan(0);
   });
 
   it('serves OpenAPI at /docs-json listing the routes, and Swagger UI at /docs', async () => {
@@ -247,7 +347,9 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
       expect(Object.keys(paths[path] ?? {}), path).toEqual(expect.arrayContaining(methods));
     }
     const schemas = (doc.components as Json).schemas as Json;
-    expect(Object.keys(schemas)).toEqual(expect.arrayContaining(['EnrollDto', 'DeviceDto', 'CreateTokenDto', 'UpdateDeviceDto']));
+    expect(Object.keys(schemas)).toEqual(
+      expect.arrayContaining(['EnrollDto', 'DeviceDto', 'CreateTokenDto', 'UpdateDeviceDto']),
+    );
     const ui = await api('GET', '/docs');
     expect(ui.status).toBe(200);
     expect(ui.text).toMatch(/swagger/i);
@@ -255,22 +357,55 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
 
   it('answers bad input with 400 naming the field, never 500', async () => {
     const keys = deviceKeys();
-    const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
     const cases: Array<[string, string, unknown, string]> = [
       ['POST', '/enrollment-tokens', {}, 'ttlSeconds'],
       ['POST', '/enrollment-tokens', { ttlSeconds: 'soon' }, 'ttlSeconds'],
       ['POST', '/enrollment-tokens', { ttlSeconds: 5 }, 'ttlSeconds'],
-      ['POST', '/enrollment-tokens', { ttlSeconds: 600, labels: { 'bad key!': 'x' } }, 'labels.bad key!'],
+      [
+        'POST',
+        '/enrollment-tokens',
+        { ttlSeconds: 600, labels: { 'bad key!': 'x' } },
+        'labels.bad key!',
+      ],
       ['POST', '/enrollment-tokens', { ttlSeconds: 600, labels: { k: 5 } }, 'labels.k'],
       ['POST', '/enrollment-tokens', { ttlSeconds: 600, colour: 'red' }, 'colour'],
       ['POST', '/enrollment-tokens', [1, 2], 'body'],
       ['POST', '/enroll', { publicKeys: keys }, 'token'],
       ['POST', '/enroll', { token: 'x' }, 'publicKeys'],
       ['POST', '/enroll', { token: 'x', publicKeys: { tls: keys.tls } }, 'publicKeys.x25519'],
-      ['POST', '/enroll', { token: 'x', publicKeys: { tls: keys.x25519, x25519: keys.x25519 } }, 'publicKeys.tls'],
-      ['POST', '/enroll', { token: 'x', publicKeys: { tls: rsa1024, x25519: keys.x25519 } }, 'publicKeys.tls'],
-      ['POST', '/enroll', { token: 'x', publicKeys: { tls: keys.tls, x25519: keys.tls } }, 'publicKeys.x25519'],
-      ['POST', '/enroll', { token: 'x', publicKeys: { tls: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', x25519: keys.x25519 } }, 'publicKeys.tls'],
+      [
+        'POST',
+        '/enroll',
+        { token: 'x', publicKeys: { tls: keys.x25519, x25519: keys.x25519 } },
+        'publicKeys.tls',
+      ],
+      [
+        'POST',
+        '/enroll',
+        { token: 'x', publicKeys: { tls: rsa1024, x25519: keys.x25519 } },
+        'publicKeys.tls',
+      ],
+      [
+        'POST',
+        '/enroll',
+        { token: 'x', publicKeys: { tls: keys.tls, x25519: keys.tls } },
+        'publicKeys.x25519',
+      ],
+      [
+        'POST',
+        '/enroll',
+        {
+          token: 'x',
+          publicKeys: {
+            tls: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----',
+            x25519: keys.x25519,
+          },
+        },
+        'publicKeys.tls',
+      ],
       ['POST', '/enroll', { token: 'x', deviceId: 'a/b/#', publicKeys: keys }, 'deviceId'],
       ['POST', '/enroll', { token: 'x', csrPem: 'hello', publicKeys: keys }, 'csrPem'],
       ['PATCH', '/devices/tap-01', {}, 'body'],
@@ -303,15 +438,27 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     expect(cert.subject).toBe('CN=NetMirror Fleet CA');
     expect(r.fingerprint).toBe(spkiSha256(r.text));
     expect(r.fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
-    const created = (obj(await api('GET', '/audit?limit=500')).items as Json[]).filter((a) => a.action === 'ca.create');
-    expect(created).toEqual([expect.objectContaining({ actor: 'system:fleet-manager', details: expect.objectContaining({ fingerprint: r.fingerprint }) })]);
+    const created = (obj(await api('GET', '/audit?limit=500')).items as Json[]).filter(
+      (a) => a.action === 'ca.create',
+    );
+    expect(created).toEqual([
+      expect.objectContaining({
+        actor: 'system:fleet-manager',
+        details: expect.objectContaining({ fingerprint: r.fingerprint }),
+      }),
+    ]);
   });
 
   it('issues a device certificate from a CSR that openssl verifies against /ca.pem', async () => {
     const caPem = (await api('GET', '/ca.pem')).text;
     const keys = generateDeviceKeys();
     const t = await token();
-    const enrolled = await api('POST', '/enroll', { token: t, deviceId: 'tap-10', csrPem: await createCsr(keys, 'tap-10'), publicKeys: devicePublicKeysPem(keys) });
+    const enrolled = await api('POST', '/enroll', {
+      token: t,
+      deviceId: 'tap-10',
+      csrPem: await createCsr(keys, 'tap-10'),
+      publicKeys: devicePublicKeysPem(keys),
+    });
     expect(enrolled.status).toBe(201);
     const certPem = obj(enrolled).certificatePem as string;
     expect(certPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
@@ -320,10 +467,16 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     const cert = new X509Certificate(certPem);
     expect(cert.subject).toBe('CN=tap-10');
     expect(deviceIdFromCertificate(certPem)).toBe('tap-10');
-    expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(devicePublicKeysPem(keys).tls);
+    expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(
+      devicePublicKeysPem(keys).tls,
+    );
     expect(obj(await api('GET', '/devices/tap-10')).certificatePem).toBe(certPem);
     const audit = obj(await api('GET', '/audit?limit=1')).items as Json[];
-    expect(audit[0]).toMatchObject({ action: 'device.enroll', target: 'device:tap-10', details: { certificateIssued: true } });
+    expect(audit[0]).toMatchObject({
+      action: 'device.enroll',
+      target: 'device:tap-10',
+      details: { certificateIssued: true },
+    });
   });
 
   it('refuses a CSR for another device, with another key, or unparseable, with 400 on csrPem and changes nothing', async () => {
@@ -333,9 +486,33 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     const devicesBefore = await deviceCount();
     const auditBefore = await auditCount();
     const cases: Array<[string, unknown, RegExp]> = [
-      ['CSR for another device id', { deviceId: 'tap-11', csrPem: await createCsr(keys, 'tap-12'), publicKeys: devicePublicKeysPem(keys) }, /tap-12/],
-      ['CSR key is not publicKeys.tls', { deviceId: 'tap-11', csrPem: await createCsr(other, 'tap-11'), publicKeys: devicePublicKeysPem(keys) }, /key/],
-      ['unparseable CSR', { deviceId: 'tap-11', csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n', publicKeys: devicePublicKeysPem(keys) }, /PKCS#10/],
+      [
+        'CSR for another device id',
+        {
+          deviceId: 'tap-11',
+          csrPem: await createCsr(keys, 'tap-12'),
+          publicKeys: devicePublicKeysPem(keys),
+        },
+        /tap-12/,
+      ],
+      [
+        'CSR key is not publicKeys.tls',
+        {
+          deviceId: 'tap-11',
+          csrPem: await createCsr(other, 'tap-11'),
+          publicKeys: devicePublicKeysPem(keys),
+        },
+        /key/,
+      ],
+      [
+        'unparseable CSR',
+        {
+          deviceId: 'tap-11',
+          csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n',
+          publicKeys: devicePublicKeysPem(keys),
+        },
+        /PKCS#10/,
+      ],
     ];
     for (const [name, body, reason] of cases) {
       const r = await api('POST', '/enroll', { token: t, ...(body as Json) });
@@ -349,7 +526,12 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     expect((await api('GET', '/devices/tap-11')).status).toBe(404);
 
     // The same token still enrolls the device with a good CSR.
-    const ok = await api('POST', '/enroll', { token: t, deviceId: 'tap-11', csrPem: await createCsr(keys, 'tap-11'), publicKeys: devicePublicKeysPem(keys) });
+    const ok = await api('POST', '/enroll', {
+      token: t,
+      deviceId: 'tap-11',
+      csrPem: await createCsr(keys, 'tap-11'),
+      publicKeys: devicePublicKeysPem(keys),
+    });
     expect(ok.status).toBe(201);
     expect(deviceIdFromCertificate(obj(ok).certificatePem as string)).toBe('tap-11');
   });
@@ -371,16 +553,27 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
     expect(after.text).toBe(ca.text);
     // A certificate issued after the restart verifies against the CA fetched before it.
     const keys = generateDeviceKeys();
-    const enrolled = await api('POST', '/enroll', { token: await token(), deviceId: 'tap-20', csrPem: await createCsr(keys, 'tap-20'), publicKeys: devicePublicKeysPem(keys) });
+    const enrolled = await api('POST', '/enroll', {
+      token: await token(),
+      deviceId: 'tap-20',
+      csrPem: await createCsr(keys, 'tap-20'),
+      publicKeys: devicePublicKeysPem(keys),
+    });
     expect(enrolled.status).toBe(201);
-    expect(opensslVerify(ca.text, obj(enrolled).certificatePem as string)).toMatch(/device\.pem: OK/);
+    expect(opensslVerify(ca.text, obj(enrolled).certificatePem as string)).toMatch(
+      /device\.pem: OK/,
+    );
   });
 });
 
 describe('startup', () => {
   it('falls back to a free port when the default MQTT port 1883 is taken', async () => {
     // Mosquitto holds 127.0.0.1:1883 on this machine; if not, 1883 itself is fine.
-    const fm = await startFleetManager({ databaseUrl: 'sqlite::memory:', httpPort: 0, logger: false });
+    const fm = await startFleetManager({
+      databaseUrl: 'sqlite::memory:',
+      httpPort: 0,
+      logger: false,
+    });
     try {
       expect(fm.broker.mode).toBe('embedded');
       expect(fm.broker.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
@@ -391,9 +584,21 @@ describe('startup', () => {
   });
 
   it('rejects an unknown database URL scheme without leaking the password', async () => {
-    await expect(startFleetManager({ databaseUrl: 'mysql://u:secret@h/db', httpPort: 0, logger: false, embeddedBrokerPort: 0 })).rejects.toThrow(
-      /unsupported scheme/,
-    );
-    await expect(startFleetManager({ databaseUrl: 'mysql://u:secret@h/db', httpPort: 0, logger: false, embeddedBrokerPort: 0 })).rejects.not.toThrow(/secret/);
+    await expect(
+      startFleetManager({
+        databaseUrl: 'mysql://u:secret@h/db',
+        httpPort: 0,
+        logger: false,
+        embeddedBrokerPort: 0,
+      }),
+    ).rejects.toThrow(/unsupported scheme/);
+    await expect(
+      startFleetManager({
+        databaseUrl: 'mysql://u:secret@h/db',
+        httpPort: 0,
+        logger: false,
+        embeddedBrokerPort: 0,
+      }),
+    ).rejects.not.toThrow(/secret/);
   });
 });

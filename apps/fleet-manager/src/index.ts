@@ -5,5 +5,8 @@ export {
   type CertificateAuthority,
   type DeviceCertificateRequest,
 } from './enrollment/certificate-authority.js';
-export { caFingerprint, CryptoCertificateAuthority } from './enrollment/crypto-certificate-authority.js';
+export {
+  caFingerprint,
+  CryptoCertificateAuthority,
+} from './enrollment/crypto-certificate-authority.js';
 export { dataSourceOptionsFromUrl } from './database/data-source.js';

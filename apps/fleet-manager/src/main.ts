@@ -52,7 +52,8 @@ interface RoutedRequest extends IncomingMessage {
 
 function brokerConfig(o: FleetManagerOptions): BrokerConfig {
   if (o.brokerUrl !== undefined) {
-    if (o.embeddedBrokerPort !== undefined) throw new Error('give brokerUrl or embeddedBrokerPort, not both');
+    if (o.embeddedBrokerPort !== undefined)
+      throw new Error('give brokerUrl or embeddedBrokerPort, not both');
     return { kind: 'external', url: o.brokerUrl };
   }
   const host = o.embeddedBrokerHost ?? '127.0.0.1';
@@ -69,7 +70,8 @@ export async function startFleetManager(options: FleetManagerOptions): Promise<F
     ca: {
       commonName: options.ca?.commonName ?? 'NetMirror Fleet CA',
       validDays: options.ca?.validDays ?? 3650,
-      deviceCertificateValidDays: options.ca?.deviceCertificateValidDays ?? DEFAULT_DEVICE_CERTIFICATE_VALID_DAYS,
+      deviceCertificateValidDays:
+        options.ca?.deviceCertificateValidDays ?? DEFAULT_DEVICE_CERTIFICATE_VALID_DAYS,
     },
     now: options.now ?? ((): Date => new Date()),
   };
@@ -80,7 +82,9 @@ export async function startFleetManager(options: FleetManagerOptions): Promise<F
   try {
     const metrics = app.get(MetricsService);
     app.use((req: RoutedRequest, res: ServerResponse, next: () => void) => {
-      res.on('finish', () => metrics.countHttp(req.method ?? 'GET', req.route?.path ?? 'unmatched', res.statusCode));
+      res.on('finish', () =>
+        metrics.countHttp(req.method ?? 'GET', req.route?.path ?? 'unmatched', res.statusCode),
+      );
       next();
     });
     setupOpenApi(app);

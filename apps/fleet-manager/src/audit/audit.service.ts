@@ -33,7 +33,11 @@ export class AuditService {
   }
 
   async list(opts: { limit: number; before?: number; target?: string }): Promise<AuditPage> {
-    const q = this.ds.getRepository(AuditEntry).createQueryBuilder('a').orderBy('a.id', 'DESC').take(opts.limit + 1);
+    const q = this.ds
+      .getRepository(AuditEntry)
+      .createQueryBuilder('a')
+      .orderBy('a.id', 'DESC')
+      .take(opts.limit + 1);
     if (opts.before !== undefined) q.andWhere('a.id < :before', { before: opts.before });
     if (opts.target !== undefined) q.andWhere('a.target = :target', { target: opts.target });
     const rows = await q.getMany();

@@ -4,7 +4,13 @@
 // MQTT control loop (subscriptions, desired/reported state) is built on top
 // of this in a later step.
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { Aedes } from 'aedes';
 import { FLEET_CONFIG, type FleetConfig } from '../config.js';
 import { probeMqtt, type ProbeResult } from './mqtt-probe.js';
@@ -28,7 +34,8 @@ export class BrokerService implements OnModuleInit, OnApplicationShutdown {
     const b = this.config.broker;
     if (b.kind === 'external') {
       const u = new URL(b.url);
-      if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') throw new Error(`broker URL "${b.url}": expected mqtt:// or mqtts://`);
+      if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:')
+        throw new Error(`broker URL "${b.url}": expected mqtt:// or mqtts://`);
       this.status = { mode: 'external', url: b.url };
       return;
     }
@@ -58,7 +65,8 @@ export class BrokerService implements OnModuleInit, OnApplicationShutdown {
 
   async check(): Promise<ProbeResult> {
     if (this.config.broker.kind === 'embedded') {
-      if (!this.aedes || this.aedes.closed || !this.server?.listening) return { ok: false, error: 'embedded broker not running' };
+      if (!this.aedes || this.aedes.closed || !this.server?.listening)
+        return { ok: false, error: 'embedded broker not running' };
     }
     const u = new URL(this.info().url);
     if (u.protocol === 'mqtts:') return { ok: true }; // TLS probing arrives with the mTLS control loop

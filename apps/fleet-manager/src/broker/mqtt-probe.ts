@@ -12,7 +12,11 @@ function utf8Field(s: string): Buffer {
 }
 
 export function connectPacket(clientId: string, keepAliveSeconds = 10): Buffer {
-  const variable = Buffer.concat([utf8Field('MQTT'), Buffer.from([4, 0x02]), Buffer.from([keepAliveSeconds >> 8, keepAliveSeconds & 0xff])]);
+  const variable = Buffer.concat([
+    utf8Field('MQTT'),
+    Buffer.from([4, 0x02]),
+    Buffer.from([keepAliveSeconds >> 8, keepAliveSeconds & 0xff]),
+  ]);
   const payload = utf8Field(clientId);
   const remaining = variable.length + payload.length; // < 128: one length byte
   return Buffer.concat([Buffer.from([0x10, remaining]), variable, payload]);
@@ -34,13 +38,19 @@ export function probeMqtt(host: string, port: number, timeoutMs = 2000): Promise
       else socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, error: `no CONNACK within ${timeoutMs} ms` }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, error: `no CONNACK within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
     socket.on('error', (e) => finish({ ok: false, error: e.message }));
-    socket.on('connect', () => socket.write(connectPacket(`nm-fm-probe-${randomBytes(4).toString('hex')}`)));
+    socket.on('connect', () =>
+      socket.write(connectPacket(`nm-fm-probe-${randomBytes(4).toString('hex')}`)),
+    );
     socket.on('data', (chunk: Buffer) => {
       got = Buffer.concat([got, chunk]);
       if (got.length < 4) return;
-      if (got[0] !== 0x20) return finish({ ok: false, error: `unexpected packet type 0x${got[0].toString(16)}` });
+      if (got[0] !== 0x20)
+        return finish({ ok: false, error: `unexpected packet type 0x${got[0].toString(16)}` });
       finish(got[3] === 0 ? { ok: true } : { ok: false, error: `CONNACK return code ${got[3]}` });
     });
   });

@@ -56,18 +56,27 @@ export class Fields {
     return this.obj[key];
   }
 
-  string(key: string, opts: { max?: number; min?: number; pattern?: RegExp; hint?: string } = {}): string {
+  string(
+    key: string,
+    opts: { max?: number; min?: number; pattern?: RegExp; hint?: string } = {},
+  ): string {
     const v = this.obj[key];
     const field = this.name(key);
-    if (typeof v !== 'string') throw new FieldError(field, v === undefined ? 'is required' : 'must be a string');
+    if (typeof v !== 'string')
+      throw new FieldError(field, v === undefined ? 'is required' : 'must be a string');
     const min = opts.min ?? 1;
     const max = opts.max ?? 200;
-    if (v.length < min || v.length > max) throw new FieldError(field, `must be ${min}..${max} characters`);
-    if (opts.pattern && !opts.pattern.test(v)) throw new FieldError(field, opts.hint ?? `must match ${opts.pattern}`);
+    if (v.length < min || v.length > max)
+      throw new FieldError(field, `must be ${min}..${max} characters`);
+    if (opts.pattern && !opts.pattern.test(v))
+      throw new FieldError(field, opts.hint ?? `must match ${opts.pattern}`);
     return v;
   }
 
-  optionalString(key: string, opts: { max?: number; min?: number; pattern?: RegExp; hint?: string } = {}): string | undefined {
+  optionalString(
+    key: string,
+    opts: { max?: number; min?: number; pattern?: RegExp; hint?: string } = {},
+  ): string | undefined {
     return this.obj[key] === undefined ? undefined : this.string(key, opts);
   }
 
@@ -93,10 +102,17 @@ export class Fields {
 }
 
 /** Query-string integers arrive as text. */
-export function queryInt(q: Record<string, unknown>, key: string, dflt: number, min: number, max: number): number {
+export function queryInt(
+  q: Record<string, unknown>,
+  key: string,
+  dflt: number,
+  min: number,
+  max: number,
+): number {
   const v = q[key];
   if (v === undefined || v === '') return dflt;
-  if (typeof v !== 'string' || !/^-?\d+$/.test(v)) throw new FieldError(key, `must be an integer between ${min} and ${max}`);
+  if (typeof v !== 'string' || !/^-?\d+$/.test(v))
+    throw new FieldError(key, `must be an integer between ${min} and ${max}`);
   const n = Number(v);
   if (n < min || n > max) throw new FieldError(key, `must be an integer between ${min} and ${max}`);
   return n;

@@ -13,10 +13,17 @@ import { migrations } from './migrations/index.js';
 export const entities = [Device, EnrollmentToken, AuditEntry, CertificateAuthorityRecord];
 
 export function dataSourceOptionsFromUrl(url: string): DataSourceOptions {
-  const common = { entities, migrations, synchronize: false, migrationsRun: true, logging: false } as const;
+  const common = {
+    entities,
+    migrations,
+    synchronize: false,
+    migrationsRun: true,
+    logging: false,
+  } as const;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    if (path === '') throw new Error(`database URL "${url}": expected sqlite:PATH or sqlite::memory:`);
+    if (path === '')
+      throw new Error(`database URL "${url}": expected sqlite:PATH or sqlite::memory:`);
     return path === ':memory:'
       ? { ...common, type: 'better-sqlite3', database: ':memory:' }
       : { ...common, type: 'better-sqlite3', database: path, enableWAL: true };
@@ -24,7 +31,9 @@ export function dataSourceOptionsFromUrl(url: string): DataSourceOptions {
   if (/^postgres(ql)?:\/\//.test(url)) {
     return { ...common, type: 'postgres', url };
   }
-  throw new Error(`database URL "${redactUrl(url)}": unsupported scheme (use sqlite:PATH or postgres://...)`);
+  throw new Error(
+    `database URL "${redactUrl(url)}": unsupported scheme (use sqlite:PATH or postgres://...)`,
+  );
 }
 
 /** For logs and errors: never print a password. */

@@ -11,7 +11,9 @@ export function dialectOf(source: DataSource | QueryRunner): Dialect {
 
 /** Column types used by migrations; entities use `Date`/'jsonb'/'boolean', which TypeORM maps per driver. */
 export function columnTypes(d: Dialect): { timestamp: string; json: string } {
-  return d === 'postgres' ? { timestamp: 'timestamptz', json: 'jsonb' } : { timestamp: 'datetime', json: 'text' };
+  return d === 'postgres'
+    ? { timestamp: 'timestamptz', json: 'jsonb' }
+    : { timestamp: 'datetime', json: 'text' };
 }
 
 /**
@@ -19,7 +21,12 @@ export function columnTypes(d: Dialect): { timestamp: string; json: string } {
  * parameter; label keys are restricted by validation (LABEL_KEY) so the
  * SQLite JSON path cannot be escaped.
  */
-export function labelEquals(d: Dialect, column: string, keyParam: string, valueParam: string): string {
+export function labelEquals(
+  d: Dialect,
+  column: string,
+  keyParam: string,
+  valueParam: string,
+): string {
   return d === 'postgres'
     ? `(${column} ->> :${keyParam}) = :${valueParam}`
     : `json_extract(${column}, :${keyParam}) = :${valueParam}`;

@@ -1,5 +1,22 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Query } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiBody,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Actor, ACTOR_HEADER } from '../common/actor.js';
 import { ParsePipe } from '../common/validation.js';
 import { DevicesService } from './devices.service.js';
@@ -8,13 +25,23 @@ import { parseListDevices, type ListDevicesQuery } from './dto/list-devices.quer
 import { parseUpdateDevice, UpdateDeviceDto } from './dto/update-device.dto.js';
 
 @ApiTags('devices')
-@ApiHeader({ name: ACTOR_HEADER, required: false, description: 'operator name recorded in the audit log' })
+@ApiHeader({
+  name: ACTOR_HEADER,
+  required: false,
+  description: 'operator name recorded in the audit log',
+})
 @Controller('devices')
 export class DevicesController {
   constructor(@Inject(DevicesService) private readonly devices: DevicesService) {}
 
   @Get()
-  @ApiQuery({ name: 'label', required: false, type: String, isArray: true, description: 'key=value; repeat to AND' })
+  @ApiQuery({
+    name: 'label',
+    required: false,
+    type: String,
+    isArray: true,
+    description: 'key=value; repeat to AND',
+  })
   @ApiQuery({ name: 'online', required: false, enum: ['true', 'false'] })
   @ApiQuery({ name: 'limit', required: false, type: Number })
   @ApiQuery({ name: 'offset', required: false, type: Number })

@@ -20,11 +20,20 @@ export class DevicesService {
 
   async list(q: ListDevicesQuery): Promise<{ items: Device[]; total: number }> {
     const d = dialectOf(this.ds);
-    const qb = this.ds.getRepository(Device).createQueryBuilder('d').orderBy('d.id', 'ASC').skip(q.offset).take(q.limit);
+    const qb = this.ds
+      .getRepository(Device)
+      .createQueryBuilder('d')
+      .orderBy('d.id', 'ASC')
+      .skip(q.offset)
+      .take(q.limit);
     q.labels.forEach(([k, v], i) => {
-      qb.andWhere(labelEquals(d, 'd.labels', `lk${i}`, `lv${i}`), { [`lk${i}`]: labelKeyParam(d, k), [`lv${i}`]: v });
+      qb.andWhere(labelEquals(d, 'd.labels', `lk${i}`, `lv${i}`), {
+        [`lk${i}`]: labelKeyParam(d, k),
+        [`lv${i}`]: v,
+      });
     });
-    if (q.online !== undefined) qb.andWhere('d.online = :online', { online: boolParam(d, q.online) });
+    if (q.online !== undefined)
+      qb.andWhere('d.online = :online', { online: boolParam(d, q.online) });
     const [items, total] = await qb.getManyAndCount();
     return { items, total };
   }
@@ -82,7 +91,12 @@ export class DevicesService {
       }
       if (Object.keys(after).length > 0) {
         await tx.update(Device, { id }, after);
-        await this.audit.record(tx, { actor, action: 'device.update', target: `device:${id}`, details: { before, after } });
+        await this.audit.record(tx, {
+          actor,
+          action: 'device.update',
+          target: `device:${id}`,
+          details: { before, after },
+        });
       }
       return device;
     });
@@ -107,7 +121,10 @@ export class DevicesService {
     const d = dialectOf(this.ds);
     const [total, online] = await Promise.all([
       repo.count(),
-      repo.createQueryBuilder('d').where('d.online = :o', { o: boolParam(d, true) }).getCount(),
+      repo
+        .createQueryBuilder('d')
+        .where('d.online = :o', { o: boolParam(d, true) })
+        .getCount(),
     ]);
     return { total, online };
   }

@@ -52,7 +52,9 @@ export class CaStore {
   }
 
   private async read(): Promise<CryptoCertificateAuthority | null> {
-    const row = await this.ds.getRepository(CertificateAuthorityRecord).findOneBy({ id: FLEET_CA_ID });
+    const row = await this.ds
+      .getRepository(CertificateAuthorityRecord)
+      .findOneBy({ id: FLEET_CA_ID });
     if (!row) return null;
     const ca = loadCa({ certificatePem: row.certificatePem, privateKeyPem: row.privateKeyPem });
     return new CryptoCertificateAuthority(ca, this.config.ca.deviceCertificateValidDays);

@@ -26,14 +26,18 @@ export class CaController {
     description: 'the fleet CA certificate (PEM)',
     headers: {
       [CA_FINGERPRINT_HEADER]: {
-        description: "SHA-256 of the CA's public key (SPKI DER), AB:CD:… (libs/crypto fingerprint())",
+        description:
+          "SHA-256 of the CA's public key (SPKI DER), AB:CD:… (libs/crypto fingerprint())",
         schema: { type: 'string' },
       },
     },
   })
-  @ApiNotFoundResponse({ description: 'the configured certificate authority publishes no certificate' })
+  @ApiNotFoundResponse({
+    description: 'the configured certificate authority publishes no certificate',
+  })
   caPem(@Res({ passthrough: true }) res: ServerResponse): string {
-    if (!this.published) throw new NotFoundException('the configured certificate authority publishes no certificate');
+    if (!this.published)
+      throw new NotFoundException('the configured certificate authority publishes no certificate');
     res.setHeader('Content-Type', 'application/x-pem-file');
     res.setHeader(CA_FINGERPRINT_HEADER, this.published.fingerprint);
     return this.published.pem;

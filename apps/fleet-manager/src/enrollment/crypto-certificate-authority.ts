@@ -9,7 +9,11 @@ import {
   signDeviceCertificate,
   type CertificateAuthority as CryptoCa,
 } from '@netmirror/crypto';
-import { InvalidCsrError, type CertificateAuthority, type DeviceCertificateRequest } from './certificate-authority.js';
+import {
+  InvalidCsrError,
+  type CertificateAuthority,
+  type DeviceCertificateRequest,
+} from './certificate-authority.js';
 
 export const DEFAULT_DEVICE_CERTIFICATE_VALID_DAYS = 397;
 

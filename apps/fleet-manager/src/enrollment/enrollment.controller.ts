@@ -11,7 +11,12 @@ import {
 import { Actor, ACTOR_HEADER } from '../common/actor.js';
 import { ParsePipe } from '../common/validation.js';
 import { DeviceDto, toDeviceDto } from '../devices/dto/device.dto.js';
-import { CreatedTokenDto, CreateTokenDto, parseCreateToken, TokenStateDto } from './dto/create-token.dto.js';
+import {
+  CreatedTokenDto,
+  CreateTokenDto,
+  parseCreateToken,
+  TokenStateDto,
+} from './dto/create-token.dto.js';
 import { EnrollDto, parseEnroll } from './dto/enroll.dto.js';
 import { EnrollmentService } from './enrollment.service.js';
 
@@ -25,7 +30,10 @@ export class EnrollmentController {
   @ApiHeader({ name: ACTOR_HEADER, required: false })
   @ApiBody({ type: CreateTokenDto })
   @ApiCreatedResponse({ type: CreatedTokenDto })
-  createToken(@Body(new ParsePipe(parseCreateToken)) body: CreateTokenDto, @Actor() actor: string): Promise<CreatedTokenDto> {
+  createToken(
+    @Body(new ParsePipe(parseCreateToken)) body: CreateTokenDto,
+    @Actor() actor: string,
+  ): Promise<CreatedTokenDto> {
     return this.enrollment.createToken(body, actor);
   }
 

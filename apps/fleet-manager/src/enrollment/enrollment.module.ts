@@ -16,7 +16,10 @@ import { EnrollmentService } from './enrollment.service.js';
       // The configured CA, else the fleet CA from the database (created on first start).
       provide: CERTIFICATE_AUTHORITY,
       inject: [FLEET_CONFIG, CaStore],
-      useFactory: (config: FleetConfig, store: CaStore): CertificateAuthority | Promise<CertificateAuthority> =>
+      useFactory: (
+        config: FleetConfig,
+        store: CaStore,
+      ): CertificateAuthority | Promise<CertificateAuthority> =>
         config.certificateAuthority ?? store.loadOrCreate(),
     },
     EnrollmentService,

@@ -17,7 +17,11 @@ import { AuditService } from '../audit/audit.service.js';
 import { FLEET_CONFIG, type FleetConfig } from '../config.js';
 import type { Device } from '../devices/device.entity.js';
 import { DevicesService } from '../devices/devices.service.js';
-import { CERTIFICATE_AUTHORITY, InvalidCsrError, type CertificateAuthority } from './certificate-authority.js';
+import {
+  CERTIFICATE_AUTHORITY,
+  InvalidCsrError,
+  type CertificateAuthority,
+} from './certificate-authority.js';
 import type { CreatedTokenDto, CreateTokenDto, TokenStateDto } from './dto/create-token.dto.js';
 import type { EnrollDto } from './dto/enroll.dto.js';
 import { EnrollmentToken } from './enrollment-token.entity.js';
@@ -56,15 +60,27 @@ export class EnrollmentService {
         actor,
         action: 'enrollment.token.create',
         target: `enrollment-token:${row.id}`,
-        details: { deviceName: row.deviceName, labels: row.labels, expiresAt: row.expiresAt.toISOString() },
+        details: {
+          deviceName: row.deviceName,
+          labels: row.labels,
+          expiresAt: row.expiresAt.toISOString(),
+        },
       });
     });
-    return { id: row.id, token, expiresAt: row.expiresAt, deviceName: row.deviceName, labels: row.labels };
+    return {
+      id: row.id,
+      token,
+      expiresAt: row.expiresAt,
+      deviceName: row.deviceName,
+      labels: row.labels,
+    };
   }
 
   async listTokens(): Promise<TokenStateDto[]> {
     const now = this.config.now();
-    const rows = await this.ds.getRepository(EnrollmentToken).find({ order: { createdAt: 'DESC' } });
+    const rows = await this.ds
+      .getRepository(EnrollmentToken)
+      .find({ order: { createdAt: 'DESC' } });
     return rows.map(({ tokenHash: _hash, ...t }) => ({
       ...t,
       state: t.usedAt ? 'used' : t.expiresAt <= now ? 'expired' : 'unused',
@@ -77,10 +93,12 @@ export class EnrollmentService {
       const token = await tx.findOneBy(EnrollmentToken, { tokenHash: hashToken(req.token) });
       if (!token) throw new UnauthorizedException('enrollment token is not valid');
       if (token.usedAt) throw new GoneException('enrollment token has already been used');
-      if (token.expiresAt <= now) throw new GoneException(`enrollment token expired at ${token.expiresAt.toISOString()}`);
+      if (token.expiresAt <= now)
+        throw new GoneException(`enrollment token expired at ${token.expiresAt.toISOString()}`);
 
       const deviceId = req.deviceId ?? randomUUID();
-      if (await this.devices.exists(tx, deviceId)) throw new ConflictException(`device "${deviceId}" already exists`);
+      if (await this.devices.exists(tx, deviceId))
+        throw new ConflictException(`device "${deviceId}" already exists`);
 
       const used = await tx.update(
         EnrollmentToken,
@@ -92,9 +110,18 @@ export class EnrollmentService {
       let certificatePem: string | null = null;
       if (req.csrPem) {
         try {
-          certificatePem = await this.ca.signDeviceCertificate({ deviceId, csrPem: req.csrPem, publicKeyPem: req.publicKeys.tls });
+          certificatePem = await this.ca.signDeviceCertificate({
+            deviceId,
+            csrPem: req.csrPem,
+            publicKeyPem: req.publicKeys.tls,
+          });
         } catch (e) {
-          if (e instanceof InvalidCsrError) throw new BadRequestException({ statusCode: 400, field: 'csrPem', message: `csrPem: ${e.message}` });
+          if (e instanceof InvalidCsrError)
+            throw new BadRequestException({
+              statusCode: 400,
+              field: 'csrPem',
+              message: `csrPem: ${e.message}`,
+            });
           throw e;
         }
       }

@@ -20,8 +20,18 @@ export class MetricsService {
     const counts = await this.devices.counts();
     const mem = process.memoryUsage();
     const families: MetricFamily[] = [
-      { name: 'netmirror_devices', help: 'Enrolled devices.', type: 'gauge', samples: [{ value: counts.total }] },
-      { name: 'netmirror_devices_online', help: 'Devices currently online.', type: 'gauge', samples: [{ value: counts.online }] },
+      {
+        name: 'netmirror_devices',
+        help: 'Enrolled devices.',
+        type: 'gauge',
+        samples: [{ value: counts.total }],
+      },
+      {
+        name: 'netmirror_devices_online',
+        help: 'Devices currently online.',
+        type: 'gauge',
+        samples: [{ value: counts.online }],
+      },
       {
         name: 'netmirror_http_requests_total',
         help: 'HTTP requests by method, route template and status.',
@@ -31,10 +41,30 @@ export class MetricsService {
           return { labels: { method, route, status }, value };
         }),
       },
-      { name: 'process_resident_memory_bytes', help: 'Resident set size in bytes.', type: 'gauge', samples: [{ value: mem.rss }] },
-      { name: 'nodejs_heap_used_bytes', help: 'V8 heap in use, bytes.', type: 'gauge', samples: [{ value: mem.heapUsed }] },
-      { name: 'nodejs_heap_total_bytes', help: 'V8 heap allocated, bytes.', type: 'gauge', samples: [{ value: mem.heapTotal }] },
-      { name: 'process_uptime_seconds', help: 'Seconds since the process started.', type: 'gauge', samples: [{ value: Math.round(process.uptime()) }] },
+      {
+        name: 'process_resident_memory_bytes',
+        help: 'Resident set size in bytes.',
+        type: 'gauge',
+        samples: [{ value: mem.rss }],
+      },
+      {
+        name: 'nodejs_heap_used_bytes',
+        help: 'V8 heap in use, bytes.',
+        type: 'gauge',
+        samples: [{ value: mem.heapUsed }],
+      },
+      {
+        name: 'nodejs_heap_total_bytes',
+        help: 'V8 heap allocated, bytes.',
+        type: 'gauge',
+        samples: [{ value: mem.heapTotal }],
+      },
+      {
+        name: 'process_uptime_seconds',
+        help: 'Seconds since the process started.',
+        type: 'gauge',
+        samples: [{ value: Math.round(process.uptime()) }],
+      },
     ];
     return renderMetrics(families);
   }

@@ -31,7 +31,9 @@ export function renderMetrics(families: MetricFamily[]): string {
     lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
     for (const s of f.samples) {
       const entries = Object.entries(s.labels ?? {});
-      const labels = entries.length ? `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}` : '';
+      const labels = entries.length
+        ? `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}`
+        : '';
       lines.push(`${f.name}${labels} ${formatValue(s.value)}`);
     }
   }

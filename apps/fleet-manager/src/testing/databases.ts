@@ -22,7 +22,8 @@ export function sqliteTestDatabase(): TestDatabase {
   };
 }
 
-export const adminPostgresUrl = process.env.NM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const adminPostgresUrl =
+  process.env.NM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export async function postgresTestDatabase(): Promise<TestDatabase> {
   const name = `nm_test_${randomBytes(6).toString('hex')}`;

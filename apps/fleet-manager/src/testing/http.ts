@@ -9,7 +9,12 @@ export interface Reply {
 }
 
 export function client(base: string, actor = 'alice') {
-  return async function call(method: string, path: string, body?: unknown, rawBody?: string): Promise<Reply> {
+  return async function call(
+    method: string,
+    path: string,
+    body?: unknown,
+    rawBody?: string,
+  ): Promise<Reply> {
     const headers: Record<string, string> = { 'x-netmirror-actor': actor };
     let payload: string | undefined;
     if (rawBody !== undefined) payload = rawBody;
@@ -20,6 +25,12 @@ export function client(base: string, actor = 'alice') {
     const contentType = res.headers.get('content-type') ?? '';
     let parsed: unknown = undefined;
     if (contentType.includes('json') && text) parsed = JSON.parse(text);
-    return { status: res.status, body: parsed, text, contentType, fingerprint: res.headers.get('x-netmirror-ca-fingerprint') };
+    return {
+      status: res.status,
+      body: parsed,
+      text,
+      contentType,
+      fingerprint: res.headers.get('x-netmirror-ca-fingerprint'),
+    };
   };
 }

@@ -30,7 +30,10 @@ export class InitialSchema1751400000000 implements MigrationInterface {
         ],
       }),
     );
-    await qr.createIndex('devices', new TableIndex({ name: 'idx_devices_online', columnNames: ['online'] }));
+    await qr.createIndex(
+      'devices',
+      new TableIndex({ name: 'idx_devices_online', columnNames: ['online'] }),
+    );
 
     await qr.createTable(
       new Table({
@@ -54,7 +57,13 @@ export class InitialSchema1751400000000 implements MigrationInterface {
       new Table({
         name: 'audit_log',
         columns: [
-          { name: 'id', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
+          {
+            name: 'id',
+            type: 'integer',
+            isPrimary: true,
+            isGenerated: true,
+            generationStrategy: 'increment',
+          },
           { name: 'actor', type: 'varchar', length: '200' },
           { name: 'action', type: 'varchar', length: '100' },
           { name: 'target', type: 'varchar', length: '200' },
@@ -63,7 +72,10 @@ export class InitialSchema1751400000000 implements MigrationInterface {
         ],
       }),
     );
-    await qr.createIndex('audit_log', new TableIndex({ name: 'idx_audit_log_target', columnNames: ['target'] }));
+    await qr.createIndex(
+      'audit_log',
+      new TableIndex({ name: 'idx_audit_log_target', columnNames: ['target'] }),
+    );
 
     // Append-only, enforced by the database as well as by the code.
     if (d === 'postgres') {

@@ -3,4 +3,7 @@ import type { MigrationInterface } from 'typeorm';
 import { InitialSchema1751400000000 } from './1751400000000-initial-schema.js';
 import { CertificateAuthority1751500000000 } from './1751500000000-certificate-authority.js';
 
-export const migrations: Array<new () => MigrationInterface> = [InitialSchema1751400000000, CertificateAuthority1751500000000];
+export const migrations: Array<new () => MigrationInterface> = [
+  InitialSchema1751400000000,
+  CertificateAuthority1751500000000,
+];

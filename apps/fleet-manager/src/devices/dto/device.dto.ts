@@ -3,13 +3,18 @@ import type { Device, DevicePublicKeys, Labels } from '../device.entity.js';
 
 export class DevicePublicKeysDto {
   @ApiProperty({ type: String, description: 'SPKI PEM of the TLS client key' }) tls!: string;
-  @ApiProperty({ type: String, description: 'SPKI PEM of the X25519 key-wrapping key' }) x25519!: string;
+  @ApiProperty({ type: String, description: 'SPKI PEM of the X25519 key-wrapping key' })
+  x25519!: string;
 }
 
 export class DeviceDto {
   @ApiProperty({ type: String, example: 'tap-01' }) id!: string;
   @ApiProperty({ type: String }) name!: string;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { role: 'core', rack: 'r12' } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { role: 'core', rack: 'r12' },
+  })
   labels!: Labels;
   @ApiProperty({ type: String, nullable: true }) site!: string | null;
   @ApiProperty({ type: String, nullable: true }) model!: string | null;

@@ -19,8 +19,14 @@ export function parseListDevices(input: unknown): ListDevicesQuery {
   });
   let online: boolean | undefined;
   if (q.online !== undefined) {
-    if (q.online !== 'true' && q.online !== 'false') throw new FieldError('online', 'must be true or false');
+    if (q.online !== 'true' && q.online !== 'false')
+      throw new FieldError('online', 'must be true or false');
     online = q.online === 'true';
   }
-  return { labels, online, limit: queryInt(q, 'limit', 100, 1, 1000), offset: queryInt(q, 'offset', 0, 0, 1e9) };
+  return {
+    labels,
+    online,
+    limit: queryInt(q, 'limit', 100, 1, 1000),
+    offset: queryInt(q, 'offset', 0, 0, 1e9),
+  };
 }

@@ -7,10 +7,16 @@ export const MIN_TTL_SECONDS = 60;
 export const MAX_TTL_SECONDS = 30 * 24 * 3600;
 
 export class CreateTokenDto {
-  @ApiProperty({ type: String, required: false, description: 'name given to the device that enrolls with it' })
+  @ApiProperty({
+    type: String,
+    required: false,
+    description: 'name given to the device that enrolls with it',
+  })
   deviceName?: string;
   @ApiPropertyOptional({
-    type: 'object', additionalProperties: { type: 'string' } })
+    type: 'object',
+    additionalProperties: { type: 'string' },
+  })
   labels?: Labels;
   @ApiProperty({ type: Number, minimum: MIN_TTL_SECONDS, maximum: MAX_TTL_SECONDS, example: 3600 })
   ttlSeconds!: number;
@@ -27,7 +33,8 @@ export function parseCreateToken(input: unknown): CreateTokenDto {
 
 export class CreatedTokenDto {
   @ApiProperty({ type: String }) id!: string;
-  @ApiProperty({ type: String, description: 'shown only once; only its hash is stored' }) token!: string;
+  @ApiProperty({ type: String, description: 'shown only once; only its hash is stored' })
+  token!: string;
   @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: Date;
   @ApiProperty({ type: String, nullable: true }) deviceName!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels!: Labels;
@@ -35,7 +42,8 @@ export class CreatedTokenDto {
 
 export class TokenStateDto {
   @ApiProperty({ type: String }) id!: string;
-  @ApiProperty({ type: String, enum: ['unused', 'used', 'expired'] }) state!: 'unused' | 'used' | 'expired';
+  @ApiProperty({ type: String, enum: ['unused', 'used', 'expired'] }) state!:
+    'unused' | 'used' | 'expired';
   @ApiProperty({ type: String, nullable: true }) deviceName!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels!: Labels;
   @ApiProperty({ type: String }) createdBy!: string;

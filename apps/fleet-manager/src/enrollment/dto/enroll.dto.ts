@@ -10,9 +10,15 @@ const VERSION = /^[\w.+-]{1,100}$/;
 
 export class EnrollDto {
   @ApiProperty({ type: String, description: 'the one-time enrollment token' }) token!: string;
-  @ApiProperty({ type: String, required: false, pattern: DEVICE_ID.source, description: 'generated if absent' })
+  @ApiProperty({
+    type: String,
+    required: false,
+    pattern: DEVICE_ID.source,
+    description: 'generated if absent',
+  })
   deviceId?: string;
-  @ApiProperty({ type: String, required: false, description: 'PKCS#10 CSR (PEM) for the TLS key' }) csrPem?: string;
+  @ApiProperty({ type: String, required: false, description: 'PKCS#10 CSR (PEM) for the TLS key' })
+  csrPem?: string;
   @ApiProperty({ type: DevicePublicKeysDto }) publicKeys!: DevicePublicKeys;
   @ApiProperty({ type: String, required: false }) model?: string;
   @ApiProperty({ type: String, required: false }) firmwareVersion?: string;
@@ -20,7 +26,11 @@ export class EnrollDto {
 }
 
 function publicKeyPem(f: Fields, key: string, accept: (k: KeyObject) => string | null): string {
-  const pem = f.string(key, { max: 16384, pattern: /-----BEGIN PUBLIC KEY-----/, hint: 'must be a PEM "PUBLIC KEY" (SPKI)' });
+  const pem = f.string(key, {
+    max: 16384,
+    pattern: /-----BEGIN PUBLIC KEY-----/,
+    hint: 'must be a PEM "PUBLIC KEY" (SPKI)',
+  });
   let k: KeyObject;
   try {
     k = createPublicKey({ key: pem, format: 'pem' });
@@ -33,10 +43,26 @@ function publicKeyPem(f: Fields, key: string, accept: (k: KeyObject) => string |
 }
 
 export function parseEnroll(input: unknown): EnrollDto {
-  const f = new Fields(input, '', ['token', 'deviceId', 'csrPem', 'publicKeys', 'model', 'firmwareVersion', 'agentVersion']);
+  const f = new Fields(input, '', [
+    'token',
+    'deviceId',
+    'csrPem',
+    'publicKeys',
+    'model',
+    'firmwareVersion',
+    'agentVersion',
+  ]);
   const token = f.string('token', { max: 200 });
-  const deviceId = f.optionalString('deviceId', { max: 64, pattern: DEVICE_ID, hint: 'must be 3..64 of A-Z a-z 0-9 . _ - starting with a letter or digit' });
-  const csrPem = f.optionalString('csrPem', { max: 16384, pattern: /-----BEGIN CERTIFICATE REQUEST-----/, hint: 'must be a PEM "CERTIFICATE REQUEST"' });
+  const deviceId = f.optionalString('deviceId', {
+    max: 64,
+    pattern: DEVICE_ID,
+    hint: 'must be 3..64 of A-Z a-z 0-9 . _ - starting with a letter or digit',
+  });
+  const csrPem = f.optionalString('csrPem', {
+    max: 16384,
+    pattern: /-----BEGIN CERTIFICATE REQUEST-----/,
+    hint: 'must be a PEM "CERTIFICATE REQUEST"',
+  });
   if (!f.has('publicKeys')) throw new FieldError('publicKeys', 'is required');
   const keys = f.object('publicKeys', ['tls', 'x25519']);
   const tls = publicKeyPem(keys, 'tls', (k) => {
@@ -45,14 +71,22 @@ export function parseEnroll(input: unknown): EnrollDto {
     if (t === 'rsa' && (k.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) return null;
     return `must be an EC, Ed25519 or RSA >= 2048 key (got ${t})`;
   });
-  const x25519 = publicKeyPem(keys, 'x25519', (k) => (k.asymmetricKeyType === 'x25519' ? null : `must be an X25519 key (got ${k.asymmetricKeyType})`));
+  const x25519 = publicKeyPem(keys, 'x25519', (k) =>
+    k.asymmetricKeyType === 'x25519' ? null : `must be an X25519 key (got ${k.asymmetricKeyType})`,
+  );
   return {
     token,
     deviceId,
     csrPem,
     publicKeys: { tls, x25519 },
     model: f.optionalString('model', { max: 200 }),
-    firmwareVersion: f.optionalString('firmwareVersion', { pattern: VERSION, hint: 'must be a version string' }),
-    agentVersion: f.optionalString('agentVersion', { pattern: VERSION, hint: 'must be a version string' }),
+    firmwareVersion: f.optionalString('firmwareVersion', {
+      pattern: VERSION,
+      hint: 'must be a version string',
+    }),
+    agentVersion: f.optionalString('agentVersion', {
+      pattern: VERSION,
+      hint: 'must be a version string',
+    }),
   };
 }
