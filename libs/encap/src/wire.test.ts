@@ -5,8 +5,7 @@
  * as written, outer checksums must verify, and the inner frame tshark
  * dissects must be byte-for-byte the original.
  *
- * Needs tshark on PATH (Wireshark 4.0 here). Set NETMIRROR_SKIP_TSHARK=1 to
- * skip on a machine without it.
+ * Needs tshark on PATH (Wireshark 4.0 here; the set-up script installs it).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,8 +29,6 @@ import { ipFrame, IP_PAYLOAD_OFFSET, udpFrame, UDP_PAYLOAD_OFFSET } from './test
 import { pcapFile } from './testing/pcap.js';
 import { field, tshark } from './testing/tshark.js';
 import type { TsharkRow } from './testing/tshark.js';
-
-const skip = process.env.NETMIRROR_SKIP_TSHARK === '1';
 
 interface Case {
   name: string;
@@ -251,7 +248,7 @@ function buildCases(): Case[] {
   return cases;
 }
 
-describe.skipIf(skip)('tshark decodes our encapsulations', () => {
+describe('tshark decodes our encapsulations', () => {
   const cases = buildCases();
   let rows: TsharkRow[] = [];
   beforeAll(() => {
@@ -316,7 +313,7 @@ describe('hand-written VXLAN frame', () => {
     expect(IP_PAYLOAD_OFFSET).toBe(34);
   });
 
-  it.skipIf(skip)('is what tshark decodes too', () => {
+  it('is what tshark decodes too', () => {
     const [row] = tshark([VXLAN_FRAME], ['vxlan.vni', 'ip.checksum.status']);
     expect(field(row, 'frame.protocols')).toEqual([
       'eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:tcp',
@@ -327,7 +324,7 @@ describe('hand-written VXLAN frame', () => {
   });
 });
 
-describe.skipIf(skip)('tcpdump and capinfos read the same file', () => {
+describe('tcpdump and capinfos read the same file', () => {
   it('counts every frame and names each encapsulation', () => {
     const cases = buildCases();
     const dir = mkdtempSync(join(tmpdir(), 'encap-tcpdump-'));
