@@ -4,10 +4,10 @@ import type { MirrorSummary } from '../pipeline/index.js';
 import { Reconciler, StateStore } from '../reconcile/index.js';
 import type { ApplyResult, VersionedState } from '../reconcile/index.js';
 import { openTap } from '../taps/index.js';
-import { mirrorSamples } from './agent-metrics.js';
+import { mirrorFamilies } from './agent-metrics.js';
 import type { AgentConfig } from './config.js';
 import { startHttpServer } from './http-server.js';
-import type { Sample } from './prometheus.js';
+import type { MetricFamily } from '@netmirror/metrics';
 
 /**
  * The link to the fleet manager, kept apart from the data path (balena's
@@ -88,22 +88,23 @@ export class AgentDaemon {
     };
   }
 
-  samples(): Sample[] {
-    const applied = this.reconciler.applied;
+  metrics(): MetricFamily[] {
     return [
-      ...mirrorSamples(this.session.snapshot()),
-      ...Object.entries(applied).map(([domain, s]) => ({
+      ...mirrorFamilies(this.session.snapshot()),
+      {
         name: 'netmirror_applied_version',
         help: 'Version of the desired state in effect, per domain.',
-        type: 'gauge' as const,
-        value: s?.version ?? 0,
-        labels: { domain },
-      })),
+        type: 'gauge',
+        samples: Object.entries(this.reconciler.applied).map(([domain, st]) => ({
+          labels: { domain },
+          value: st?.version ?? 0,
+        })),
+      },
       {
         name: 'netmirror_process_resident_memory_bytes',
         help: 'Resident memory of the agent.',
         type: 'gauge',
-        value: process.memoryUsage.rss(),
+        samples: [{ value: process.memoryUsage.rss() }],
       },
     ];
   }

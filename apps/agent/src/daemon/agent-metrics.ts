@@ -1,22 +1,26 @@
+import type { MetricFamily } from '@netmirror/metrics';
 import type { MirrorSummary } from '../pipeline/index.js';
-import type { Sample } from './prometheus.js';
 
-/** The agent's data-path counters as Prometheus samples. */
-export function mirrorSamples(s: MirrorSummary): Sample[] {
+/** The agent's data-path counters as Prometheus metric families. */
+export function mirrorFamilies(s: MirrorSummary): MetricFamily[] {
   const c = s.counters;
-  const counter = (
-    name: string,
-    help: string,
-    value: number,
-    labels?: Record<string, string>,
-  ): Sample => ({
+  const counter = (name: string, help: string, value: number): MetricFamily => ({
     name: `netmirror_${name}`,
     help,
     type: 'counter',
-    value,
-    labels,
+    samples: [{ value }],
   });
-  const samples: Sample[] = [
+  const perDestination = (
+    name: string,
+    help: string,
+    value: (d: MirrorSummary['destinations'][number]) => number,
+  ): MetricFamily => ({
+    name: `netmirror_${name}`,
+    help,
+    type: 'counter',
+    samples: s.destinations.map((d) => ({ labels: { destination: d.name }, value: value(d) })),
+  });
+  return [
     counter('frames_read_total', 'Frames read from the taps.', c.read),
     counter('bytes_read_total', 'Bytes of the frames read.', c.bytesRead),
     counter('frames_malformed_total', 'Frames the decoders flagged malformed.', c.malformed),
@@ -24,30 +28,25 @@ export function mirrorSamples(s: MirrorSummary): Sample[] {
     counter('frames_matched_total', 'Frames a mirror rule matched.', c.matched),
     counter('frames_skipped_total', 'Frames a skip rule matched.', c.skipped),
     counter('frames_mirrored_total', 'Frames copied to at least one destination.', c.mirrored),
+    perDestination(
+      'destination_sent_total',
+      'Copies written or sent, per destination.',
+      (d) => d.sent,
+    ),
+    perDestination(
+      'destination_bytes_total',
+      'Bytes written or sent, per destination.',
+      (d) => d.bytes,
+    ),
+    perDestination(
+      'destination_dropped_total',
+      'Copies dropped at a full queue, per destination.',
+      (d) => d.dropped,
+    ),
+    perDestination(
+      'destination_failed_total',
+      'Copies lost to I/O errors, per destination.',
+      (d) => d.failed,
+    ),
   ];
-  for (const d of s.destinations) {
-    const labels = { destination: d.name };
-    samples.push(
-      counter('destination_sent_total', 'Copies written or sent, per destination.', d.sent, labels),
-      counter(
-        'destination_bytes_total',
-        'Bytes written or sent, per destination.',
-        d.bytes,
-        labels,
-      ),
-      counter(
-        'destination_dropped_total',
-        'Copies dropped at a full queue, per destination.',
-        d.dropped,
-        labels,
-      ),
-      counter(
-        'destination_failed_total',
-        'Copies lost to I/O errors, per destination.',
-        d.failed,
-        labels,
-      ),
-    );
-  }
-  return samples;
 }

@@ -1,13 +1,13 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatPrometheus } from './prometheus.js';
-import type { Sample } from './prometheus.js';
+import { renderMetrics } from '@netmirror/metrics';
+import type { MetricFamily } from '@netmirror/metrics';
 
 export interface HealthSource {
   /** A JSON-able health document; `ok: false` answers 503. */
   health(): { ok: boolean } & Record<string, unknown>;
-  samples(): Sample[];
+  metrics(): MetricFamily[];
 }
 
 /** `GET /health` (JSON) and `GET /metrics` (Prometheus text) for an agent. */
@@ -23,7 +23,7 @@ export async function startHttpServer(
         res.end(JSON.stringify(h));
       } else if (req.method === 'GET' && req.url === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        res.end(formatPrometheus(source.samples()));
+        res.end(renderMetrics(source.metrics()));
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('not found: GET /health or /metrics\n');

@@ -2,5 +2,3 @@ export { AgentDaemon } from './agent-daemon.js';
 export type { ControlChannel } from './agent-daemon.js';
 export { loadAgentConfig, checkAgentConfig } from './config.js';
 export type { AgentConfig } from './config.js';
-export { formatPrometheus } from './prometheus.js';
-export type { Sample } from './prometheus.js';

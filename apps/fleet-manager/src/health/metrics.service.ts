@@ -2,7 +2,7 @@
 // gauges read at scrape time.
 import { Inject, Injectable } from '@nestjs/common';
 import { DevicesService } from '../devices/devices.service.js';
-import { renderMetrics, type MetricFamily } from './prometheus.js';
+import { renderMetrics, type MetricFamily } from '@netmirror/metrics';
 
 @Injectable()
 export class MetricsService {
