@@ -6,6 +6,13 @@ import { DatabaseModule } from './database/database.module.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { EnrollmentModule } from './enrollment/enrollment.module.js';
 import { HealthModule } from './health/health.module.js';
+import { AlertsModule } from './alerts/alerts.module.js';
+import { ControlModule } from './control/control.module.js';
+import { DeviceStateModule } from './device-state/device-state.module.js';
+import { KeysModule } from './keys/keys.module.js';
+import { PoliciesModule } from './policies/policies.module.js';
+import { RolloutsModule } from './rollouts/rollouts.module.js';
+import { TelemetryModule } from './telemetry/telemetry.module.js';
 
 @Global()
 @Module({})
@@ -32,6 +39,13 @@ export class AppModule {
         DevicesModule,
         EnrollmentModule,
         HealthModule,
+        ControlModule,
+        PoliciesModule,
+        DeviceStateModule,
+        RolloutsModule,
+        KeysModule,
+        TelemetryModule,
+        AlertsModule,
       ],
     };
   }

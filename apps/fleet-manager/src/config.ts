@@ -34,4 +34,10 @@ export interface FleetConfig {
   ca: FleetCaConfig;
   /** Wall clock; replaceable so tests can expire tokens without sleeping. */
   now: () => Date;
+  /** This replica's name, unique among the replicas sharing a broker (MQTT client id `fleet-{replicaId}`). */
+  replicaId: string;
+  /** Root of the MQTT topic tree (default netmirror/v1). */
+  topicRoot: string;
+  /** MQTT 5 shared-subscription group the replicas split device traffic in. */
+  shareGroup: string;
 }

@@ -73,7 +73,8 @@ const setups: Array<{
   {
     name: 'PostgreSQL + Mosquitto',
     db: postgresTestDatabase,
-    broker: { brokerUrl: 'mqtt://127.0.0.1:1883' },
+    // A topic root of its own: other runs may share this Mosquitto.
+    broker: { brokerUrl: 'mqtt://127.0.0.1:1883', topicRoot: `nmtest/fm-${process.pid}/v1` },
   },
 ];
 

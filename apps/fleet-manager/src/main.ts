@@ -1,6 +1,8 @@
 // startFleetManager(): the one way to run the service, used by the tests and
 // by the future `netmirror fleet` CLI.
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_ROOT } from '@netmirror/protocol';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication, LogLevel } from '@nestjs/common';
@@ -36,6 +38,12 @@ export interface FleetManagerOptions {
   logger?: false | LogLevel[];
   /** Wall clock (tests). */
   now?: () => Date;
+  /** Unique per replica on one broker; default a random id. */
+  replicaId?: string;
+  /** MQTT topic root; default netmirror/v1. */
+  topicRoot?: string;
+  /** Shared-subscription group of the replicas; default netmirror-fleet. */
+  shareGroup?: string;
 }
 
 export interface FleetManagerHandle {
@@ -74,6 +82,9 @@ export async function startFleetManager(options: FleetManagerOptions): Promise<F
         options.ca?.deviceCertificateValidDays ?? DEFAULT_DEVICE_CERTIFICATE_VALID_DAYS,
     },
     now: options.now ?? ((): Date => new Date()),
+    replicaId: options.replicaId ?? randomBytes(4).toString('hex'),
+    topicRoot: options.topicRoot ?? DEFAULT_ROOT,
+    shareGroup: options.shareGroup ?? 'netmirror-fleet',
   };
   const app: INestApplication = await NestFactory.create(AppModule.forRoot(config), {
     logger: options.logger ?? ['error', 'warn', 'log'],

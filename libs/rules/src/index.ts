@@ -22,3 +22,5 @@ export { parsePorts } from './ports.js';
 export { protocolNumber, PROTO_ARP } from './protocols.js';
 export { parseDestination, DestinationError, DEFAULT_RECORD_FILE_BYTES } from './destination.js';
 export type { Destination, NetworkOptions } from './destination.js';
+export { validateRetention, MIN_RECORD_FILE_BYTES } from './retention.js';
+export type { RetentionSpec } from './retention.js';

@@ -9,8 +9,29 @@ import { Device } from '../devices/device.entity.js';
 import { CertificateAuthorityRecord } from '../enrollment/certificate-authority.entity.js';
 import { EnrollmentToken } from '../enrollment/enrollment-token.entity.js';
 import { migrations } from './migrations/index.js';
+import { AlertRecord } from '../alerts/alert-record.entity.js';
+import { DeviceDesired } from '../device-state/device-desired.entity.js';
+import { DeviceReported } from '../device-state/device-reported.entity.js';
+import { DataKeyRecord } from '../keys/data-key.entity.js';
+import { Policy } from '../policies/policy.entity.js';
+import { PolicyVersion } from '../policies/policy-version.entity.js';
+import { RolloutRecord } from '../rollouts/rollout.entity.js';
+import { TelemetryRecord } from '../telemetry/telemetry-record.entity.js';
 
-export const entities = [Device, EnrollmentToken, AuditEntry, CertificateAuthorityRecord];
+export const entities = [
+  Device,
+  EnrollmentToken,
+  AuditEntry,
+  CertificateAuthorityRecord,
+  Policy,
+  PolicyVersion,
+  DeviceDesired,
+  DeviceReported,
+  RolloutRecord,
+  DataKeyRecord,
+  TelemetryRecord,
+  AlertRecord,
+];
 
 export function dataSourceOptionsFromUrl(url: string): DataSourceOptions {
   const common = {

@@ -24,6 +24,14 @@ export type DeviceOutcome = 'pending' | 'applied' | 'error';
 
 export type RolloutStatus = 'running' | 'paused' | 'completed' | 'failed' | 'aborted';
 
+export interface RolloutSnapshot {
+  strategy: RolloutStrategy;
+  stages: string[][];
+  status: RolloutStatus;
+  started: number;
+  outcomes: Record<string, DeviceOutcome>;
+}
+
 /** What the rollout controller should do next. */
 export type RolloutStep =
   | { action: 'push'; stage: number; devices: string[] }
@@ -68,6 +76,26 @@ export class Rollout {
     readonly strategy: RolloutStrategy = DEFAULT_STRATEGY,
   ) {
     this.stages = planStages(devices, strategy);
+  }
+
+  /** A rollout as it was persisted (stages already planned). */
+  static resume(saved: RolloutSnapshot): Rollout {
+    const r = new Rollout([], saved.strategy);
+    r.stages.push(...saved.stages);
+    r.status = saved.status;
+    r.started = saved.started;
+    for (const [d, o] of Object.entries(saved.outcomes)) r.outcomes.set(d, o);
+    return r;
+  }
+
+  snapshot(): RolloutSnapshot {
+    return {
+      strategy: this.strategy,
+      stages: this.stages,
+      status: this.status,
+      started: this.started,
+      outcomes: Object.fromEntries(this.outcomes),
+    };
   }
 
   record(deviceId: string, outcome: DeviceOutcome): void {
