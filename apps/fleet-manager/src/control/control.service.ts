@@ -34,12 +34,14 @@ export class ControlService implements OnApplicationBootstrap, BeforeApplication
   readonly received = new Map<MessageType, number>();
   readonly rejected = { count: 0 };
   readonly topics: TopicTree;
+  readonly replicaId: string;
 
   constructor(
     @Inject(FLEET_CONFIG) private readonly config: FleetConfig,
     @Inject(BrokerService) private readonly broker: BrokerService,
   ) {
     this.topics = new TopicTree(config.topicRoot);
+    this.replicaId = config.replicaId;
   }
 
   /** Registers a handler for one inbound message type (status, reported, telemetry, alert). */
@@ -63,7 +65,7 @@ export class ControlService implements OnApplicationBootstrap, BeforeApplication
   async onApplicationBootstrap(): Promise<void> {
     const client = await ControlClient.connect({
       url: this.broker.info().url,
-      clientId: `fleet-${this.config.replicaId}`,
+      clientId: `fleet-${this.replicaId}`,
       topics: this.topics,
       keepaliveSeconds: 10,
       reconnect: { minMs: 250, maxMs: 5_000 },
