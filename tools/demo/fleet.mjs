@@ -56,6 +56,7 @@ async function main() {
   fm = await startFleetManager({
     databaseUrl: `sqlite:${join(work, 'fleet.db')}`,
     httpPort: (await isFree(8080)) ? 8080 : 0,
+    grpcPort: (await isFree(50051)) ? 50051 : 0,
     logger: ['error', 'warn'],
   });
   console.log(`REST API     ${fm.url}`);

@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 # Debian packages: libpcap (BPF compiler for the native addon), the third-party
-# decoders the tests check our output with, and the tools tests drive.
-PACKAGES=(libpcap-dev g++ make python3 tshark tcpdump iproute2 socat)
+# decoders the tests check our output with, and the tools tests drive;
+# protoc and the well-known .proto files (google/protobuf/*.proto, in
+# libprotobuf-dev) generate libs/fleet-api and check it has not drifted.
+PACKAGES=(libpcap-dev g++ make python3 tshark tcpdump iproute2 socat protobuf-compiler libprotobuf-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

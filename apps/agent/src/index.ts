@@ -5,3 +5,6 @@ export * from './taps/index.js';
 export * from './reconcile/index.js';
 export * from './daemon/index.js';
 export * from './control/index.js';
+export * from './enroll/index.js';
+export * from './keys/index.js';
+export { AGENT_VERSION } from './version.js';

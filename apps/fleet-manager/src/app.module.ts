@@ -13,6 +13,7 @@ import { KeysModule } from './keys/keys.module.js';
 import { PoliciesModule } from './policies/policies.module.js';
 import { RolloutsModule } from './rollouts/rollouts.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
+import { GrpcModule } from './grpc/grpc.module.js';
 
 @Global()
 @Module({})
@@ -46,6 +47,7 @@ export class AppModule {
         KeysModule,
         TelemetryModule,
         AlertsModule,
+        GrpcModule,
       ],
     };
   }

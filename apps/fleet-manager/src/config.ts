@@ -40,4 +40,6 @@ export interface FleetConfig {
   topicRoot: string;
   /** MQTT 5 shared-subscription group the replicas split device traffic in. */
   shareGroup: string;
+  /** The gRPC API (grpc/): where it listens, port 0 = any free port; null = not served. */
+  grpc: { host: string; port: number } | null;
 }

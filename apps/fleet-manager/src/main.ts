@@ -12,6 +12,7 @@ import { BrokerService } from './broker/broker.service.js';
 import type { CertificateAuthority } from './enrollment/certificate-authority.js';
 import { DEFAULT_DEVICE_CERTIFICATE_VALID_DAYS } from './enrollment/crypto-certificate-authority.js';
 import { MetricsService } from './health/metrics.service.js';
+import { GrpcServer } from './grpc/grpc.server.js';
 import { setupOpenApi } from './openapi.js';
 
 export interface FleetManagerOptions {
@@ -44,6 +45,10 @@ export interface FleetManagerOptions {
   topicRoot?: string;
   /** Shared-subscription group of the replicas; default netmirror-fleet. */
   shareGroup?: string;
+  /** Port of the gRPC API (FleetService); 0 = any free port. Default: no gRPC server. */
+  grpcPort?: number;
+  /** Default 127.0.0.1. */
+  grpcHost?: string;
 }
 
 export interface FleetManagerHandle {
@@ -51,6 +56,8 @@ export interface FleetManagerHandle {
   url: string;
   httpPort: number;
   broker: { mode: 'embedded' | 'external'; url: string };
+  /** host:port of the gRPC API, e.g. 127.0.0.1:50051; null without grpcPort. */
+  grpcUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -85,6 +92,10 @@ export async function startFleetManager(options: FleetManagerOptions): Promise<F
     replicaId: options.replicaId ?? randomBytes(4).toString('hex'),
     topicRoot: options.topicRoot ?? DEFAULT_ROOT,
     shareGroup: options.shareGroup ?? 'netmirror-fleet',
+    grpc:
+      options.grpcPort === undefined
+        ? null
+        : { host: options.grpcHost ?? '127.0.0.1', port: options.grpcPort },
   };
   const app: INestApplication = await NestFactory.create(AppModule.forRoot(config), {
     logger: options.logger ?? ['error', 'warn', 'log'],
@@ -111,6 +122,7 @@ export async function startFleetManager(options: FleetManagerOptions): Promise<F
     url: `http://${host}:${address.port}`,
     httpPort: address.port,
     broker,
+    grpcUrl: app.get(GrpcServer).url(),
     close: () => app.close(),
   };
 }

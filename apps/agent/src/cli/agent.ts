@@ -1,18 +1,38 @@
 import { parseArgs } from 'node:util';
+import { TopicTree } from '@netmirror/protocol';
 import { MqttControlChannel } from '../control/index.js';
 import { AgentDaemon, loadAgentConfig } from '../daemon/index.js';
+import type { AgentConfig } from '../daemon/index.js';
+import {
+  enrollDevice,
+  EnrollmentAborted,
+  EnrollmentError,
+  enrollWithRetry,
+  IdentityStore,
+  newEnrollmentCandidate,
+} from '../enroll/index.js';
+import type { DeviceIdentity, EnrollmentCandidate, EnrollmentRequest } from '../enroll/index.js';
+import { AGENT_VERSION } from '../version.js';
 
 const HELP = `Usage: netmirror agent --config FILE
 
 Runs the appliance agent: captures from the configured tap, mirrors by the
 last applied state (kept in stateDir, so it resumes after a reboot), takes
-desired state from the fleet manager over MQTT (brokerUrl, deviceId) and
-reports what is in effect, and serves GET /health and GET /metrics on httpPort.
+desired state and data keys from the fleet manager over MQTT (brokerUrl,
+deviceId) and reports what is in effect, and serves GET /health and
+GET /metrics on httpPort.
+
+On first start with fleet: { url, enrollmentToken [, caFingerprint] } it
+enrolls: makes its keys, gets its certificate, and keeps its identity
+(deviceId, brokerUrl, keys, certificates) in stateDir for every later start.
+Exit code 2: a bad configuration, or an enrollment the fleet manager refused.
 `;
+
+const log = (line: string): void => void process.stderr.write(`netmirror agent: ${line}\n`);
 
 /** `netmirror agent`: runs until SIGINT/SIGTERM; returns the exit code. */
 export async function runAgent(argv: string[]): Promise<number> {
-  let config;
+  let config: AgentConfig;
   try {
     const { values } = parseArgs({
       args: argv,
@@ -28,40 +48,169 @@ export async function runAgent(argv: string[]): Promise<number> {
     process.stderr.write(`netmirror agent: ${(err as Error).message}\n\n${HELP}`);
     return 2;
   }
-  const daemon = await AgentDaemon.start(config);
-  process.stderr.write(
-    `netmirror agent: mirroring from ${config.tap.uri}; health and metrics on http://127.0.0.1:${daemon.httpPort}\n`,
+  let identity: DeviceIdentity | null;
+  try {
+    identity = new IdentityStore(config.stateDir).load();
+  } catch (err) {
+    log((err as Error).message);
+    return 2;
+  }
+
+  // First start: one attempt before the data path starts, so a refused token
+  // exits at once with nothing written. If the fleet manager is unreachable,
+  // mirroring starts (with whatever state was restored) and enrollment goes on
+  // retrying in the background.
+  const enrollment = pendingEnrollment(config, identity);
+  let firstFailure: EnrollmentError | null = null;
+  if (enrollment) {
+    try {
+      identity = await enrollDevice(enrollment.request, enrollment.store, enrollment.candidate);
+      log(`enrolled as ${identity.deviceId} with ${enrollment.request.fleetUrl}`);
+    } catch (err) {
+      if (!(err instanceof EnrollmentError && err.retryable)) return refused(err);
+      firstFailure = err;
+    }
+  }
+
+  const stop = new AbortController();
+  const stopped = untilSignal(stop.signal);
+  const daemon = await AgentDaemon.start(withIdentity(config, identity), { identity, log });
+  log(
+    `mirroring from ${config.tap.uri}; health and metrics on http://127.0.0.1:${daemon.httpPort}`,
   );
-  let stopping = false;
-  let retry: NodeJS.Timeout | null = null;
-  const connect = (delayMs: number): void => {
+  const control = new ControlConnector(daemon);
+  let exitCode: Promise<number> = stopped;
+  if (enrollment && firstFailure) {
+    const outcome = enrollWithRetry(enrollment.request, enrollment.store, {
+      candidate: enrollment.candidate,
+      previousFailure: firstFailure,
+      signal: stop.signal,
+      log,
+    }).then(
+      (id) => {
+        log(`enrolled as ${id.deviceId} with ${id.fleetUrl}`);
+        daemon.adoptIdentity(id);
+        control.start(withIdentity(config, id));
+        return null;
+      },
+      (err: unknown) => (err instanceof EnrollmentAborted ? null : refused(err)),
+    );
+    // A refusal that comes later (the token expired while we waited) ends the agent too.
+    exitCode = Promise.race([stopped, outcome.then((code) => code ?? stopped)]);
+  } else {
+    control.start(withIdentity(config, identity));
+  }
+  const code = await exitCode;
+  stop.abort();
+  control.stop();
+  await daemon.stop();
+  return code;
+}
+
+/** Resolves with exit code 0 on SIGINT or SIGTERM; the handlers go when `done` aborts. */
+function untilSignal(done: AbortSignal): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const onSignal = (): void => resolve(0);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    done.addEventListener('abort', () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+  });
+}
+
+/** What first-start enrollment needs, or null when the device has an identity or no token. */
+function pendingEnrollment(
+  config: AgentConfig,
+  identity: DeviceIdentity | null,
+): {
+  request: EnrollmentRequest;
+  store: IdentityStore;
+  candidate: EnrollmentCandidate;
+} | null {
+  const fleet = config.fleet;
+  if (identity || !fleet?.enrollmentToken) return null;
+  return {
+    request: {
+      fleetUrl: fleet.url,
+      token: fleet.enrollmentToken,
+      caFingerprint: fleet.caFingerprint,
+      agentVersion: AGENT_VERSION,
+    },
+    store: new IdentityStore(config.stateDir),
+    candidate: newEnrollmentCandidate(config.deviceId),
+  };
+}
+
+/**
+ * The identity completes and overrides the configuration: its deviceId is
+ * the one the certificate names, so it wins over a configured one; its
+ * brokerUrl is used when the configuration names none (an operator may
+ * point the agent at another broker, e.g. through NAT).
+ */
+export function withIdentity(config: AgentConfig, identity: DeviceIdentity | null): AgentConfig {
+  if (!identity) return config;
+  if (config.deviceId && config.deviceId !== identity.deviceId)
+    log(
+      `deviceId ${config.deviceId} in the configuration is ignored: enrolled as ${identity.deviceId}`,
+    );
+  return {
+    ...config,
+    deviceId: identity.deviceId,
+    brokerUrl: config.brokerUrl ?? identity.brokerUrl,
+  };
+}
+
+function refused(err: unknown): number {
+  const message = err instanceof Error ? err.message : String(err);
+  log(`enrollment refused, nothing was stored: ${message}`);
+  return 2;
+}
+
+/**
+ * Connects the control channel, retrying with backoff while the broker is
+ * away; mirroring goes on with the restored state meanwhile.
+ */
+class ControlConnector {
+  private stopping = false;
+  private retry: NodeJS.Timeout | null = null;
+  private topics: TopicTree | undefined;
+
+  constructor(private readonly daemon: AgentDaemon) {}
+
+  start(config: AgentConfig): void {
     const { brokerUrl, deviceId } = config;
-    if (!brokerUrl || !deviceId || stopping) return;
-    // Mirroring goes on with the restored state while the broker is away: keep trying, backing off.
+    if (!brokerUrl || !deviceId) return;
+    this.topics = config.topicRoot ? new TopicTree(config.topicRoot) : undefined;
+    this.connect(brokerUrl, deviceId, 1000);
+  }
+
+  stop(): void {
+    this.stopping = true;
+    if (this.retry) clearTimeout(this.retry);
+  }
+
+  private connect(url: string, deviceId: string, delayMs: number): void {
+    if (this.stopping) return;
     MqttControlChannel.connect({
-      url: brokerUrl,
+      url,
       deviceId,
-      applied: () => daemon.reconciler.applied,
+      agentVersion: AGENT_VERSION,
+      applied: () => this.daemon.applied,
+      topics: this.topics,
     })
       .then((channel) => {
-        if (stopping) return void channel.close();
-        daemon.attach(channel);
-        process.stderr.write(`netmirror agent: ${deviceId} connected to ${brokerUrl}\n`);
+        if (this.stopping) return void channel.close();
+        this.daemon.attach(channel);
+        log(`${deviceId} connected to ${url}`);
       })
       .catch((err: Error) => {
-        process.stderr.write(
-          `netmirror agent: control channel: ${err.message}; retrying in ${delayMs / 1000} s\n`,
+        log(`control channel: ${err.message}; retrying in ${delayMs / 1000} s`);
+        this.retry = setTimeout(
+          () => this.connect(url, deviceId, Math.min(delayMs * 2, 30_000)),
+          delayMs,
         );
-        retry = setTimeout(() => connect(Math.min(delayMs * 2, 30_000)), delayMs);
       });
-  };
-  connect(1000);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  stopping = true;
-  if (retry) clearTimeout(retry);
-  await daemon.stop();
-  return 0;
+  }
 }

@@ -1,4 +1,5 @@
 import { runAgent } from './agent.js';
+import { runFleet } from './fleet.js';
 import { runMirror } from './mirror.js';
 
 const USAGE = `netmirror — network mirroring: capture, filter by rules, deliver copies
@@ -7,6 +8,7 @@ Usage:
   netmirror mirror --from SOURCE [--filter EXPR] [--rules FILE] --to DEST [--to DEST ...]
                    [--speed X | --pps N] [--stats-json FILE] [--quiet]
   netmirror agent --config FILE
+  netmirror fleet [--url URL] [--actor NAME] [--json] COMMAND   (netmirror fleet --help)
   netmirror help
 
 Sources:       pcap:PATH (pcap or pcapng, sniffed)
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
       return runMirror(rest);
     case 'agent':
       return runAgent(rest);
+    case 'fleet':
+      return runFleet(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,7 +1,10 @@
-import { ControlClient, DesiredStateGate } from '@netmirror/protocol';
+import { ControlClient, DesiredStateGate, REPORTED_DOMAINS } from '@netmirror/protocol';
 import type {
+  AppliedVersion,
   ControlClientOptions,
   DesiredState,
+  KeyDelivery,
+  ReportedDomain,
   ReportedState,
   Telemetry,
 } from '@netmirror/protocol';
@@ -13,22 +16,30 @@ export interface MqttChannelOptions {
   url: string;
   deviceId: string;
   agentVersion?: string;
-  /** What is in effect now, per domain (the reconciler's view). */
+  /** What is in effect now, per domain (policy, retention, keys): the daemon's view. */
   applied: () => AppliedStates;
   /** Test and multi-tenant brokers: a topic tree under another root. */
   topics?: ControlClientOptions['topics'];
   logger?: ControlClientOptions['logger'];
+  /** Reconnect backoff (default 0.5 s doubling to 30 s). */
+  reconnect?: ControlClientOptions['reconnect'];
 }
 
 /**
  * The agent's side of the control protocol over MQTT: presence (Last Will),
- * desired state in (checked by the gate: a retained message seen again is
- * ignored, a stale, conflicting or corrupted one is reported as an error
- * without touching the data path), reports and telemetry out.
+ * desired state and key deliveries in (checked by the gate: a retained
+ * message seen again is ignored, a stale, conflicting or corrupted one is
+ * reported as an error without touching the data path), reports and
+ * telemetry out. On every (re)connect it publishes again what is in effect
+ * per domain, so a broker that lost its retained messages (the embedded
+ * aedes keeps them in memory) shows the device's state again.
  */
 export class MqttControlChannel implements ControlChannel {
   private readonly gate: DesiredStateGate;
-  private handler: ((domain: string, desired: VersionedState) => void) | null = null;
+  private desiredHandler: ((domain: string, desired: VersionedState) => void) | null = null;
+  private keysHandler: ((delivery: KeyDelivery) => void) | null = null;
+  /** The last report sent per domain: what the broker should hold retained. */
+  private readonly lastReports = new Map<ReportedDomain, ReportedState>();
   private lastCpu = process.cpuUsage();
   private lastAt = Date.now();
 
@@ -36,17 +47,42 @@ export class MqttControlChannel implements ControlChannel {
     private readonly client: ControlClient,
     private readonly options: MqttChannelOptions,
   ) {
-    const applied = options.applied();
-    this.gate = new DesiredStateGate({
-      policy: applied.policy && { version: applied.policy.version, hash: applied.policy.hash },
-      retention: applied.retention && {
-        version: applied.retention.version,
-        hash: applied.retention.hash,
-      },
-    });
+    this.gate = new DesiredStateGate(appliedVersions(options.applied()));
     client.onMessage(({ message, route }) => {
-      if (message.type === 'desired' && route.deviceId === options.deviceId) this.receive(message);
+      if (route.deviceId !== options.deviceId) return;
+      if (message.type === 'desired' || message.type === 'keys') this.receive(message);
     });
+    client.onConnection((event) => {
+      if (event === 'connect') void this.republish();
+    });
+    client.onInvalid((topic, reason) => this.refuseUnreadable(topic, reason));
+  }
+
+  /**
+   * A desired message that could not be read at all (not JSON, too large, a
+   * wrong shape) is reported as an error for its domain, so the fleet
+   * manager sees it was refused; what runs is untouched.
+   */
+  private refuseUnreadable(topic: string, reason: string): void {
+    const route = this.client.topics.parse(topic);
+    if (!route || route.deviceId !== this.options.deviceId) return;
+    let domain: ReportedDomain;
+    if (route.kind === 'desired') domain = route.domain;
+    else if (route.kind === 'keys') domain = 'keys';
+    else return;
+    const running = this.options.applied()[domain];
+    const report: ReportedState = {
+      v: 1,
+      type: 'reported',
+      domain,
+      version: running?.version ?? 0,
+      hash: running?.hash ?? null,
+      status: 'error',
+      error: `unreadable ${route.kind} message refused: ${reason}`,
+      appliedAt: Date.now(),
+    };
+    this.lastReports.set(domain, report);
+    void this.publish(report);
   }
 
   static async connect(options: MqttChannelOptions): Promise<MqttControlChannel> {
@@ -56,9 +92,11 @@ export class MqttControlChannel implements ControlChannel {
       presence: { deviceId: options.deviceId, agentVersion: options.agentVersion },
       topics: options.topics,
       logger: options.logger,
+      reconnect: options.reconnect,
     });
     const channel = new MqttControlChannel(client, options);
     await client.subscribeDevice(options.deviceId);
+    await channel.republish(); // the first connect happened before the channel could listen
     return channel;
   }
 
@@ -71,47 +109,51 @@ export class MqttControlChannel implements ControlChannel {
   }
 
   onDesired(handler: (domain: string, desired: VersionedState) => void): void {
-    this.handler = handler;
+    this.desiredHandler = handler;
   }
 
-  private receive(message: DesiredState): void {
+  onKeys(handler: (delivery: KeyDelivery) => void): void {
+    this.keysHandler = handler;
+  }
+
+  private receive(message: DesiredState | KeyDelivery): void {
     const verdict = this.gate.check(message);
     if (!verdict.ok) {
       if (verdict.kind !== 'duplicate') {
-        void this.report(message.domain, {
+        this.report(verdict.domain, {
           status: 'error',
           version: message.version,
           hash: message.hash,
           error: verdict.reason,
-        });
+        }).catch((err: Error) =>
+          this.options.logger?.warn(`reported/${verdict.domain} not sent: ${err.message}`),
+        );
+      } else if (message.type === 'keys') {
+        // Keys are never retained: a duplicate delivery means the fleet manager
+        // re-sent the set, so it has not seen our report. Say it again.
+        void this.publish(this.currentReport('keys', this.options.applied().keys));
       }
       return;
     }
-    this.handler?.(message.domain, {
-      version: message.version,
-      hash: message.hash,
-      spec: message.spec,
-    });
+    if (message.type === 'keys') this.keysHandler?.(message);
+    else
+      this.desiredHandler?.(message.domain, {
+        version: message.version,
+        hash: message.hash,
+        spec: message.spec,
+      });
   }
 
   /** Reports what is in effect; on an error, what was refused and why (the running state is unchanged). */
   async report(domain: string, result: ApplyResult): Promise<void> {
-    if (domain !== 'policy' && domain !== 'retention') return;
+    if (!isReportedDomain(domain)) return;
     const running = this.options.applied()[domain];
     if (result.status === 'applied' && (this.gate.current(domain)?.version ?? 0) < result.version) {
       this.gate.markApplied(domain, { version: result.version, hash: result.hash });
     }
     const report: ReportedState =
       result.status === 'applied'
-        ? {
-            v: 1,
-            type: 'reported',
-            domain,
-            version: result.version,
-            hash: result.hash,
-            status: 'applied',
-            appliedAt: Date.now(),
-          }
+        ? appliedReport(domain, result, Date.now())
         : {
             v: 1,
             type: 'reported',
@@ -123,7 +165,43 @@ export class MqttControlChannel implements ControlChannel {
             rejectedVersion: result.version,
             appliedAt: Date.now(),
           };
+    this.lastReports.set(domain, report);
     await this.client.publishReported(this.options.deviceId, report);
+  }
+
+  /**
+   * Publishes again, retained, the report of every domain that has one: the
+   * last report sent while it still describes what runs, else "applied"
+   * for the state in effect (e.g. restored from disk before this connection).
+   */
+  private async republish(): Promise<void> {
+    const applied = this.options.applied();
+    for (const domain of REPORTED_DOMAINS) {
+      const report = this.currentReport(domain, applied[domain]);
+      if (report) await this.publish(report);
+    }
+  }
+
+  private currentReport(
+    domain: ReportedDomain,
+    running: VersionedState | undefined,
+  ): ReportedState | null {
+    const last = this.lastReports.get(domain);
+    if (last && last.version === (running?.version ?? 0) && last.hash === (running?.hash ?? null))
+      return last;
+    if (!running) return null;
+    const report = appliedReport(domain, running, Date.now());
+    this.lastReports.set(domain, report);
+    return report;
+  }
+
+  private async publish(report: ReportedState | null): Promise<void> {
+    if (!report) return;
+    try {
+      await this.client.publishReported(this.options.deviceId, report);
+    } catch (err) {
+      this.options.logger?.warn(`reported/${report.domain} not sent: ${(err as Error).message}`);
+    }
   }
 
   telemetry(s: MirrorSummary): void {
@@ -161,4 +239,33 @@ export class MqttControlChannel implements ControlChannel {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+function isReportedDomain(domain: string): domain is ReportedDomain {
+  return (REPORTED_DOMAINS as readonly string[]).includes(domain);
+}
+
+function appliedVersions(applied: AppliedStates): Partial<Record<ReportedDomain, AppliedVersion>> {
+  const out: Partial<Record<ReportedDomain, AppliedVersion>> = {};
+  for (const domain of REPORTED_DOMAINS) {
+    const s = applied[domain];
+    if (s) out[domain] = { version: s.version, hash: s.hash };
+  }
+  return out;
+}
+
+function appliedReport(
+  domain: ReportedDomain,
+  state: { version: number; hash: string },
+  at: number,
+): ReportedState {
+  return {
+    v: 1,
+    type: 'reported',
+    domain,
+    version: state.version,
+    hash: state.hash,
+    status: 'applied',
+    appliedAt: at,
+  };
 }

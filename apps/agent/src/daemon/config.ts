@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { TopicTree } from '@netmirror/protocol';
 
 const require = createRequire(import.meta.url);
 
@@ -14,9 +15,17 @@ export interface AgentConfig {
     url: string;
     /** One-time enrollment token (first start only). */
     enrollmentToken?: string;
+    /**
+     * The fleet CA's public-key fingerprint (SHA-256 of its SPKI DER,
+     * `AB:CD:…`, as `GET /ca.pem` sends in X-NetMirror-CA-Fingerprint), got
+     * out of band with the token. Enrollment refuses any other CA.
+     */
+    caFingerprint?: string;
   };
   /** The MQTT broker (`mqtt://HOST:PORT`); enrollment can provide it. */
   brokerUrl?: string;
+  /** Root of the MQTT topic tree (default `netmirror/v1`): several fleets on one broker. */
+  topicRoot?: string;
   /** The capture source, e.g. `pcap:/data/replay.pcap?loop` paced at `pps`. */
   tap: { uri: string; pps?: number };
   /** Health and Prometheus metrics: `GET /health`, `GET /metrics` (0 = any free port). */
@@ -46,6 +55,7 @@ export function checkAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
     'stateDir',
     'fleet',
     'brokerUrl',
+    'topicRoot',
     'tap',
     'httpPort',
     'telemetrySeconds',
@@ -60,17 +70,34 @@ export function checkAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
     bad('deviceId', 'letters, digits, _ . - (1-64)');
   }
   if (doc.fleet !== undefined) {
-    if (!isObject(doc.fleet) || typeof doc.fleet.url !== 'string')
-      bad('fleet.url', 'expected the fleet manager URL');
+    if (!isObject(doc.fleet) || typeof doc.fleet.url !== 'string' || !isHttpUrl(doc.fleet.url))
+      bad('fleet.url', 'expected the fleet manager URL (http:// or https://)');
     const f = doc.fleet as Record<string, unknown>;
+    for (const key of Object.keys(f))
+      if (!['url', 'enrollmentToken', 'caFingerprint'].includes(key))
+        bad(`fleet.${key}`, 'unknown field');
     if (f.enrollmentToken !== undefined && typeof f.enrollmentToken !== 'string')
       bad('fleet.enrollmentToken', 'expected a string');
+    if (f.caFingerprint !== undefined) {
+      if (typeof f.caFingerprint !== 'string' || !CA_FINGERPRINT.test(f.caFingerprint))
+        bad('fleet.caFingerprint', 'expected a SHA-256 fingerprint, 32 hex bytes as AB:CD:…');
+      // One spelling from here on: upper case, as fingerprint() and the fleet manager write it.
+      f.caFingerprint = (f.caFingerprint as string).toUpperCase();
+    }
   }
   if (
     doc.brokerUrl !== undefined &&
     (typeof doc.brokerUrl !== 'string' || !/^mqtts?:\/\//.test(doc.brokerUrl))
   ) {
     bad('brokerUrl', 'expected mqtt://HOST:PORT or mqtts://HOST:PORT');
+  }
+  if (doc.topicRoot !== undefined) {
+    try {
+      if (typeof doc.topicRoot !== 'string') throw new Error();
+      new TopicTree(doc.topicRoot);
+    } catch {
+      bad('topicRoot', 'expected segments of [A-Za-z0-9_.-] separated by /, e.g. netmirror/v1');
+    }
   }
   if (!isObject(doc.tap) || typeof doc.tap.uri !== 'string')
     bad('tap.uri', 'expected a capture source URI');
@@ -94,6 +121,18 @@ export function checkAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
     bad('telemetrySeconds', 'expected seconds > 0');
   }
   return doc as unknown as AgentConfig;
+}
+
+/** SHA-256 as 32 colon-separated hex bytes (`openssl … -fingerprint` style). */
+const CA_FINGERPRINT = /^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31}$/;
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -7,7 +7,11 @@ import type { IncomingMessage } from 'node:http';
 export const ACTOR_HEADER = 'x-netmirror-actor';
 
 export function actorFrom(req: IncomingMessage): string {
-  const raw = req.headers[ACTOR_HEADER];
+  return actorFromValue(req.headers[ACTOR_HEADER]);
+}
+
+/** The actor named by a header (or gRPC metadata) value; the first one if repeated. */
+export function actorFromValue(raw: unknown): string {
   const v = Array.isArray(raw) ? raw[0] : raw;
   if (typeof v === 'string' && /^[\w.@:-]{1,100}$/.test(v)) return `operator:${v}`;
   return 'operator:anonymous';

@@ -25,5 +25,6 @@ import { EnrollmentService } from './enrollment.service.js';
     EnrollmentService,
   ],
   controllers: [EnrollmentController, CaController],
+  exports: [EnrollmentService, CERTIFICATE_AUTHORITY], // the gRPC API (grpc/) serves enrollment too
 })
 export class EnrollmentModule {}

@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
+import { ControlModule } from '../control/control.module.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { HealthController } from './health.controller.js';
+import { HealthService } from './health.service.js';
 import { MetricsService } from './metrics.service.js';
 
 @Module({
-  imports: [DevicesModule],
-  providers: [MetricsService],
+  imports: [DevicesModule, ControlModule],
+  providers: [HealthService, MetricsService],
   controllers: [HealthController],
-  exports: [MetricsService],
+  exports: [HealthService, MetricsService],
 })
 export class HealthModule {}

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ApiProperty } from '@nestjs/swagger';
 import { Fields, FieldError } from '../../common/validation.js';
-import { DevicePublicKeysDto } from '../../devices/dto/device.dto.js';
+import { DeviceDto, DevicePublicKeysDto } from '../../devices/dto/device.dto.js';
 import type { DevicePublicKeys } from '../../devices/device.entity.js';
 
 /** Device ids appear in MQTT topics: no '/', '+', '#', spaces. */
@@ -23,6 +23,26 @@ export class EnrollDto {
   @ApiProperty({ type: String, required: false }) model?: string;
   @ApiProperty({ type: String, required: false }) firmwareVersion?: string;
   @ApiProperty({ type: String, required: false }) agentVersion?: string;
+}
+
+/**
+ * What `POST /enroll` answers: the device as registered, plus what the
+ * appliance needs to join the fleet: the broker to connect to and the CA
+ * that signed its certificate (so it can pin it from now on).
+ */
+export class EnrolledDeviceDto extends DeviceDto {
+  @ApiProperty({
+    type: String,
+    example: 'mqtt://127.0.0.1:1883',
+    description: 'the MQTT broker the device connects to (mqtt:// or mqtts://)',
+  })
+  brokerUrl!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'the fleet CA certificate (PEM); null if the configured CA publishes none',
+  })
+  caPem!: string | null;
 }
 
 function publicKeyPem(f: Fields, key: string, accept: (k: KeyObject) => string | null): string {
