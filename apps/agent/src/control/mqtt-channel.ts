@@ -38,6 +38,7 @@ export class MqttControlChannel implements ControlChannel {
   private readonly gate: DesiredStateGate;
   private desiredHandler: ((domain: string, desired: VersionedState) => void) | null = null;
   private keysHandler: ((delivery: KeyDelivery) => void) | null = null;
+  private early: Array<DesiredState | KeyDelivery> = [];
   /** The last report sent per domain: what the broker should hold retained. */
   private readonly lastReports = new Map<ReportedDomain, ReportedState>();
   private lastCpu = process.cpuUsage();
@@ -110,13 +111,30 @@ export class MqttControlChannel implements ControlChannel {
 
   onDesired(handler: (domain: string, desired: VersionedState) => void): void {
     this.desiredHandler = handler;
+    this.replayEarly();
   }
 
   onKeys(handler: (delivery: KeyDelivery) => void): void {
     this.keysHandler = handler;
+    this.replayEarly();
+  }
+
+  /**
+   * Retained desired state arrives right after the subscription, before the
+   * daemon has attached its handlers: it is held until they are there, or a
+   * change made while the agent was away would be missed.
+   */
+  private replayEarly(): void {
+    const early = this.early;
+    this.early = [];
+    for (const m of early) this.receive(m);
   }
 
   private receive(message: DesiredState | KeyDelivery): void {
+    if ((message.type === 'keys' ? this.keysHandler : this.desiredHandler) === null) {
+      this.early.push(message);
+      return;
+    }
     const verdict = this.gate.check(message);
     if (!verdict.ok) {
       if (verdict.kind !== 'duplicate') {

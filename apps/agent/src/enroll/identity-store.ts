@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   deviceIdFromCertificate,
@@ -11,6 +11,7 @@ import {
 } from '@netmirror/crypto';
 import type { DeviceKeys } from '@netmirror/crypto';
 import { writeFileAtomic } from './atomic-file.js';
+import { makeDirectory } from '../files/index.js';
 
 /** Who this appliance is in its fleet: what enrollment gave it, kept in the state directory. */
 export interface DeviceIdentity {
@@ -106,7 +107,7 @@ export class IdentityStore {
   save(identity: DeviceIdentity): void {
     const problem = identityProblem(identity);
     if (problem) throw new Error(`refusing to store the identity: ${problem}`);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makeDirectory(this.dir, 0o700);
     const priv = exportDeviceKeys(identity.keys);
     writeFileAtomic(this.path('tlsKey'), priv.tls, PRIVATE);
     writeFileAtomic(this.path('x25519Key'), priv.x25519, PRIVATE);

@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateMessage } from '@netmirror/protocol';
 import type { KeyDelivery } from '@netmirror/protocol';
 import { writeFileAtomic } from '../enroll/index.js';
+import { makeDirectory } from '../files/index.js';
 
 /** The key set in effect as it is kept on disk: the delivery as received (keys still wrapped). */
 export interface StoredKeySet {
@@ -50,7 +51,7 @@ export class KeySetStore {
   }
 
   save(set: StoredKeySet): void {
-    mkdirSync(this.dir, { recursive: true });
+    makeDirectory(this.dir);
     writeFileAtomic(this.path, JSON.stringify(set, null, 2) + '\n', 0o600);
   }
 }

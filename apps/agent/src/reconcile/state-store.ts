@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectory } from '../files/index.js';
 
 /** A domain's state as the fleet manager versioned it. */
 export interface VersionedState<T = unknown> {
@@ -20,7 +21,7 @@ export class StateStore {
   private readonly path: string;
 
   constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     this.path = join(dir, 'applied.json');
   }
 

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_RECORD_FILE_BYTES } from '@netmirror/rules';
 import { PcapngSink } from './pcapng-sink.js';
 import type { SinkQueueOptions, SourceInterface } from './sink.js';
+import { makeDirectory } from '../files/index.js';
 
 /** How long recordings are kept and how they are cut into files (the fleet manager's retention domain). */
 export interface RetentionSettings {
@@ -50,7 +51,7 @@ export class RecorderSink extends PcapngSink {
   }
 
   override async open(interfaces: readonly SourceInterface[]): Promise<void> {
-    mkdirSync(this.dir, { recursive: true });
+    makeDirectory(this.dir);
     await super.open(interfaces);
     this.prune();
   }
