@@ -14,6 +14,7 @@ import {
 } from './testing/databases.js';
 import { client } from './testing/http.js';
 import { SimulatedDevice } from './testing/simulated-device.js';
+import { until } from './testing/until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -26,15 +27,6 @@ const POLICY_V2 = {
   rules: [{ name: 'dns', priority: 10, match: { protocol: 'udp', port: 53 }, destinations: ['lake'] }],
 };
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const setups: Array<{ name: string; db: () => Promise<TestDatabase>; broker: Partial<FleetManagerOptions> }> = [
   { name: 'SQLite + embedded aedes', db: async () => sqliteTestDatabase(), broker: { embeddedBrokerPort: 0 } },

@@ -10,18 +10,10 @@ import { postgresTestDatabase, type TestDatabase } from './testing/databases.js'
 import { client } from './testing/http.js';
 import { startPrivateMosquitto, type PrivateMosquitto } from './testing/private-mosquitto.js';
 import { SimulatedDevice } from './testing/simulated-device.js';
+import { until } from './testing/until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** netmirror_fleet_messages_received_total{type="…"} from a replica's /metrics. */
 async function received(fm: FleetManagerHandle, type: string): Promise<number> {

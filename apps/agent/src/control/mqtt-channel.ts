@@ -71,17 +71,11 @@ export class MqttControlChannel implements ControlChannel {
     if (route.kind === 'desired') domain = route.domain;
     else if (route.kind === 'keys') domain = 'keys';
     else return;
-    const running = this.options.applied()[domain];
-    const report: ReportedState = {
-      v: 1,
-      type: 'reported',
+    const report = errorReport(
       domain,
-      version: running?.version ?? 0,
-      hash: running?.hash ?? null,
-      status: 'error',
-      error: `unreadable ${route.kind} message refused: ${reason}`,
-      appliedAt: Date.now(),
-    };
+      this.options.applied()[domain],
+      `unreadable ${route.kind} message refused: ${reason}`,
+    );
     this.lastReports.set(domain, report);
     void this.publish(report);
   }
@@ -172,17 +166,7 @@ export class MqttControlChannel implements ControlChannel {
     const report: ReportedState =
       result.status === 'applied'
         ? appliedReport(domain, result, Date.now())
-        : {
-            v: 1,
-            type: 'reported',
-            domain,
-            version: running?.version ?? 0,
-            hash: running?.hash ?? null,
-            status: 'error',
-            error: result.error,
-            rejectedVersion: result.version,
-            appliedAt: Date.now(),
-          };
+        : errorReport(domain, running, result.error, result.version);
     this.lastReports.set(domain, report);
     await this.client.publishReported(this.options.deviceId, report);
   }
@@ -285,5 +269,25 @@ function appliedReport(
     hash: state.hash,
     status: 'applied',
     appliedAt: at,
+  };
+}
+
+/** An error report: it names what still runs, why the new state was refused and, when readable, which version. */
+function errorReport(
+  domain: ReportedDomain,
+  running: VersionedState | undefined,
+  error: string,
+  rejectedVersion?: number,
+): ReportedState {
+  return {
+    v: 1,
+    type: 'reported',
+    domain,
+    version: running?.version ?? 0,
+    hash: running?.hash ?? null,
+    status: 'error',
+    error,
+    ...(rejectedVersion !== undefined ? { rejectedVersion } : {}),
+    appliedAt: Date.now(),
   };
 }

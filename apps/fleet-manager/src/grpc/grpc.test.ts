@@ -24,6 +24,7 @@ import {
 } from '../testing/databases.js';
 import { client, type Reply } from '../testing/http.js';
 import { SimulatedDevice } from '../testing/simulated-device.js';
+import { until } from '../testing/until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -83,19 +84,6 @@ function firstRule(sim: SimulatedDevice): string | undefined {
   return (sim.applied.get('policy')?.spec as Json | undefined)?.rules?.[0]?.name;
 }
 
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  ms = 15_000,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const setups: Array<{
   name: string;
