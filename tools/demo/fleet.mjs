@@ -52,16 +52,18 @@ async function main() {
   const capture = join(work, 'replay.pcap');
   sh('node', [join(root, 'tools/capgen/bin/capgen.js'), '--frames', '20000', '--seed', '7', '--out', capture]);
 
-  step('2. The fleet manager: SQLite + in-process MQTT broker');
+  step('2. The fleet manager: SQLite + in-process MQTT broker (mqtts, mutual TLS)');
   fm = await startFleetManager({
     databaseUrl: `sqlite:${join(work, 'fleet.db')}`,
     httpPort: (await isFree(8080)) ? 8080 : 0,
     grpcPort: (await isFree(50051)) ? 50051 : 0,
     logger: ['error', 'warn'],
+    // MQTT with mutual TLS: the agents connect with the certificate they get at enrollment.
+    mqttTls: true,
   });
   console.log(`REST API     ${fm.url}`);
   console.log(`Swagger UI   ${fm.url}/docs`);
-  console.log(`MQTT broker  ${fm.broker.url} (embedded, MQTT 3.1.1)`);
+  console.log(`MQTT broker  ${fm.broker.url} (embedded, MQTT 3.1.1, mutual TLS: fleet CA certificates only)`);
   if (fm.grpcUrl) console.log(`gRPC         ${fm.grpcUrl}`);
 
   collector = await startVxlanCollector((await isFree(4789)) ? 4789 : 0);

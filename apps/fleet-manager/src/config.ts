@@ -40,6 +40,14 @@ export interface FleetConfig {
   topicRoot: string;
   /** MQTT 5 shared-subscription group the replicas split device traffic in. */
   shareGroup: string;
+  /**
+   * Mutual TLS on MQTT (broker/mqtt-tls.ts): the embedded broker listens on
+   * mqtts:// with a server certificate from the fleet CA and admits only
+   * clients with a fleet certificate, each to its own topics; the fleet
+   * manager's own session presents a certificate from the fleet CA (to an
+   * external broker too). Needs the fleet CA (not a custom certificateAuthority).
+   */
+  mqttTls: boolean;
   /** The gRPC API (grpc/): where it listens, port 0 = any free port; null = not served. */
   grpc: { host: string; port: number } | null;
 }

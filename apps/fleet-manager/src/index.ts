@@ -10,3 +10,5 @@ export {
   CryptoCertificateAuthority,
 } from './enrollment/crypto-certificate-authority.js';
 export { dataSourceOptionsFromUrl } from './database/data-source.js';
+export { FLEET_MANAGER_IDENTITY } from './broker/mqtt-acl.js';
+export { issueBrokerCertificate, type BrokerCertificate } from './broker/broker-certificate.js';

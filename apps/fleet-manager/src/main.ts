@@ -45,6 +45,15 @@ export interface FleetManagerOptions {
   topicRoot?: string;
   /** Shared-subscription group of the replicas; default netmirror-fleet. */
   shareGroup?: string;
+  /**
+   * Mutual TLS on MQTT. The embedded broker then listens on mqtts:// with a
+   * server certificate (127.0.0.1, localhost) from the fleet CA, requires a
+   * client certificate from the fleet CA, and confines each device to its own
+   * topics; `POST /enroll` names the mqtts:// URL. With brokerUrl
+   * (mqtts://), the fleet manager presents its own certificate (CN
+   * `netmirror:fleet-manager`, from the fleet CA) to that broker. Default false.
+   */
+  mqttTls?: boolean;
   /** Port of the gRPC API (FleetService); 0 = any free port. Default: no gRPC server. */
   grpcPort?: number;
   /** Default 127.0.0.1. */
@@ -92,6 +101,7 @@ export async function startFleetManager(options: FleetManagerOptions): Promise<F
     replicaId: options.replicaId ?? randomBytes(4).toString('hex'),
     topicRoot: options.topicRoot ?? DEFAULT_ROOT,
     shareGroup: options.shareGroup ?? 'netmirror-fleet',
+    mqttTls: options.mqttTls ?? false,
     grpc:
       options.grpcPort === undefined
         ? null

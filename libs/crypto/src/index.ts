@@ -50,6 +50,8 @@ export {
 export { DEVICE_URN_PREFIX, deviceUrn, isValidDeviceId, isValidKeyId } from './names.js';
 export {
   createServerCertificate,
+  createServiceClientCertificate,
   type ServerCertificateOptions,
+  type ServiceClientCertificateOptions,
   type ServerCredentials,
 } from './server-certificate.js';

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { CertificateAuthority } from './ca.js';
 import { issueCertificate, type IssuedCertificate } from './issue.js';
 import { exportPrivateKeyPem } from './keys.js';
+import { isValidDeviceId } from './names.js';
 import { x509 } from './x509.js';
 
 const DNS_NAME =
@@ -54,4 +55,45 @@ function generalName(host: string): x509.JsonGeneralName {
   if (host.length > 253 || !DNS_NAME.test(host))
     throw new TypeError(`not a DNS name or IP address: ${JSON.stringify(host)}`);
   return { type: 'dns', value: host.toLowerCase() };
+}
+
+export interface ServiceClientCertificateOptions {
+  /**
+   * Subject CN: the identity a broker reads (Mosquitto
+   * `use_identity_as_username`). Give it a character device ids cannot have
+   * (`:`), so it can never be confused with a device (e.g. `netmirror:fleet-manager`).
+   */
+  commonName: string;
+  /** Default 397 days. */
+  validDays?: number;
+}
+
+/**
+ * A client certificate for a service of the fleet (the fleet manager's own
+ * MQTT session): a fresh ECDSA P-256 key, clientAuth only, CN = the identity,
+ * and no device URN, so deviceIdFromCertificate() returns null for it.
+ */
+export async function createServiceClientCertificate(
+  ca: CertificateAuthority,
+  opts: ServiceClientCertificateOptions,
+): Promise<ServerCredentials> {
+  if (opts.commonName.length < 1 || opts.commonName.length > 64)
+    throw new TypeError('commonName must be 1..64 characters');
+  if (isValidDeviceId(opts.commonName))
+    throw new TypeError(
+      `commonName ${JSON.stringify(opts.commonName)} could be a device id: give it a ':'`,
+    );
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const issued = await issueCertificate({
+    ca,
+    subject: [{ CN: [opts.commonName] }],
+    publicKey,
+    validDays: opts.validDays ?? 397,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    ],
+  });
+  return { ...issued, privateKey, privateKeyPem: exportPrivateKeyPem(privateKey) };
 }

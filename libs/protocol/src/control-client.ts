@@ -32,7 +32,12 @@ import {
   type ParsedTopic,
   type TopicKind,
 } from './topics.js';
-import type { MqttTransport, PublishProperties, TransportFactory } from './transport.js';
+import type {
+  MqttTransport,
+  PublishProperties,
+  TlsClientCredentials,
+  TransportFactory,
+} from './transport.js';
 
 export interface ControlLogger {
   info(msg: string): void;
@@ -59,6 +64,11 @@ export interface ControlClientOptions {
   connectTimeoutMs?: number;
   username?: string;
   password?: string;
+  /**
+   * mqtts:// with a client certificate (mutual TLS). The broker's certificate
+   * must chain to `ca`; verification cannot be disabled.
+   */
+  tls?: TlsClientCredentials;
   logger?: ControlLogger;
   /** Default: mqtt.js (mqttjs-transport.ts). */
   transport?: TransportFactory;
@@ -158,6 +168,7 @@ export class ControlClient {
         maximumPacketSize: MAX_MESSAGE_BYTES + 64 * 1024,
         ...(options.username !== undefined ? { username: options.username } : {}),
         ...(options.password !== undefined ? { password: Buffer.from(options.password) } : {}),
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
         ...(p
           ? {
               will: {

@@ -62,6 +62,7 @@ export type {
   PublishProperties,
   ProtocolVersion,
   SubscriptionGrant,
+  TlsClientCredentials,
   WillOptions,
 } from './transport.js';
 export { connectMqttJs } from './mqttjs-transport.js';

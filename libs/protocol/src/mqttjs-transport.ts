@@ -29,6 +29,17 @@ export const connectMqttJs: TransportFactory = (url, o) => {
         ? { maximumPacketSize: o.maximumPacketSize }
         : undefined,
   };
+  if (o.tls) {
+    if (!/^(mqtts|ssl|tls|wss):/i.test(url))
+      throw new TypeError(`TLS credentials need an mqtts:// URL, not ${url}`);
+    Object.assign(options, {
+      ca: o.tls.ca,
+      cert: o.tls.cert,
+      key: o.tls.key,
+      rejectUnauthorized: true,
+      ...(o.tls.servername !== undefined ? { servername: o.tls.servername } : {}),
+    });
+  }
   const client: MqttClient = mqtt.connect(url, options);
   client.on('reconnect', () => {
     const next = Math.min(

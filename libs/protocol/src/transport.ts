@@ -44,6 +44,25 @@ export interface TransportOptions {
   password?: Buffer;
   /** MQTT 5: the largest packet we accept; the broker drops larger ones for us. */
   maximumPacketSize?: number;
+  /** mqtts:// only: mutual TLS (see TlsClientCredentials). */
+  tls?: TlsClientCredentials;
+}
+
+/**
+ * The client side of mutual TLS: the CA the broker's certificate must chain
+ * to, and this client's certificate and private key (PEM). The broker's
+ * certificate is always verified (chain and host name); there is no way to
+ * turn that off.
+ */
+export interface TlsClientCredentials {
+  /** CA certificate(s), PEM: the only roots the broker's certificate may chain to. */
+  ca: string;
+  /** This client's certificate, PEM. */
+  cert: string;
+  /** Its private key, PEM. */
+  key: string;
+  /** The name checked against the broker's certificate; default the URL's host. */
+  servername?: string;
 }
 
 export interface SubscriptionGrant {

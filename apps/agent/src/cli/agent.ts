@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { TopicTree } from '@netmirror/protocol';
+import { exportDeviceKeys } from '@netmirror/crypto';
+import { TopicTree, type TlsClientCredentials } from '@netmirror/protocol';
 import { MqttControlChannel } from '../control/index.js';
 import { AgentDaemon, loadAgentConfig } from '../daemon/index.js';
 import type { AgentConfig } from '../daemon/index.js';
@@ -90,7 +91,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       (id) => {
         log(`enrolled as ${id.deviceId} with ${id.fleetUrl}`);
         daemon.adoptIdentity(id);
-        control.start(withIdentity(config, id));
+        control.start(withIdentity(config, id), id);
         return null;
       },
       (err: unknown) => (err instanceof EnrollmentAborted ? null : refused(err)),
@@ -98,7 +99,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     // A refusal that comes later (the token expired while we waited) ends the agent too.
     exitCode = Promise.race([stopped, outcome.then((code) => code ?? stopped)]);
   } else {
-    control.start(withIdentity(config, identity));
+    control.start(withIdentity(config, identity), identity);
   }
   const code = await exitCode;
   stop.abort();
@@ -176,13 +177,23 @@ class ControlConnector {
   private stopping = false;
   private retry: NodeJS.Timeout | null = null;
   private topics: TopicTree | undefined;
+  private tls: TlsClientCredentials | undefined;
 
   constructor(private readonly daemon: AgentDaemon) {}
 
-  start(config: AgentConfig): void {
+  start(config: AgentConfig, identity: DeviceIdentity | null): void {
     const { brokerUrl, deviceId } = config;
     if (!brokerUrl || !deviceId) return;
     this.topics = config.topicRoot ? new TopicTree(config.topicRoot) : undefined;
+    if (brokerTls(brokerUrl)) {
+      if (!identity) {
+        log(
+          `control channel: ${brokerUrl} needs a client certificate; enroll first (fleet.enrollmentToken)`,
+        );
+        return;
+      }
+      this.tls = mqttTlsCredentials(identity);
+    }
     this.connect(brokerUrl, deviceId, 1000);
   }
 
@@ -199,6 +210,7 @@ class ControlConnector {
       agentVersion: AGENT_VERSION,
       applied: () => this.daemon.applied,
       topics: this.topics,
+      ...(this.tls ? { tls: this.tls } : {}),
     })
       .then((channel) => {
         if (this.stopping) return void channel.close();
@@ -213,4 +225,22 @@ class ControlConnector {
         );
       });
   }
+}
+
+/** mqtts:// (and its aliases): the broker wants mutual TLS. */
+function brokerTls(url: string): boolean {
+  return /^(mqtts|ssl|tls):/i.test(url);
+}
+
+/**
+ * Mutual TLS with the enrolled identity: the device certificate and its TLS
+ * key, and the pinned fleet CA as the only root the broker's certificate may
+ * chain to.
+ */
+export function mqttTlsCredentials(identity: DeviceIdentity): TlsClientCredentials {
+  return {
+    ca: identity.caPem,
+    cert: identity.certificatePem,
+    key: exportDeviceKeys(identity.keys).tls,
+  };
 }

@@ -23,6 +23,8 @@ export interface MqttChannelOptions {
   logger?: ControlClientOptions['logger'];
   /** Reconnect backoff (default 0.5 s doubling to 30 s). */
   reconnect?: ControlClientOptions['reconnect'];
+  /** mqtts:// brokers: the device certificate, its key and the fleet CA (mutual TLS). */
+  tls?: ControlClientOptions['tls'];
 }
 
 /**
@@ -88,6 +90,7 @@ export class MqttControlChannel implements ControlChannel {
       topics: options.topics,
       logger: options.logger,
       reconnect: options.reconnect,
+      ...(options.tls ? { tls: options.tls } : {}),
     });
     const channel = new MqttControlChannel(client, options);
     await client.subscribeDevice(options.deviceId);

@@ -24,6 +24,17 @@ import { FLEET_CONFIG, type FleetConfig } from '../config.js';
 
 export type InboundHandler = (m: Inbound) => void;
 
+/**
+ * MQTT keepalive of the fleet manager's own session. mqtt.js counts only a
+ * PINGRESP (or an ack) as a sign of life, and a PINGRESP queues behind every
+ * device message the broker has for us: with 10 s, a backlog of ~5 s (a
+ * telemetry burst from 10,000 devices, bench/fleet) ended the session, and the
+ * broker discarded everything queued for it. A crashed fleet manager closes
+ * its socket and is noticed at once; the keepalive only matters for a hung
+ * one, which the broker now drops after 90 s instead of 15 s.
+ */
+const FLEET_KEEPALIVE_SECONDS = 60;
+
 @Injectable()
 export class ControlService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('Control');
@@ -67,7 +78,8 @@ export class ControlService implements OnApplicationBootstrap, BeforeApplication
       url: this.broker.info().url,
       clientId: `fleet-${this.replicaId}`,
       topics: this.topics,
-      keepaliveSeconds: 10,
+      tls: this.broker.clientTls(), // mqttTls: our fleet-CA client certificate
+      keepaliveSeconds: FLEET_KEEPALIVE_SECONDS,
       reconnect: { minMs: 250, maxMs: 5_000 },
       logger: { info: (m) => this.log.debug(m), warn: (m) => this.log.warn(m) },
     });
@@ -121,6 +133,7 @@ export class ControlService implements OnApplicationBootstrap, BeforeApplication
       url: this.broker.info().url,
       clientId: `fleet-${this.config.replicaId}-sync`,
       topics: this.topics,
+      tls: this.broker.clientTls(),
       protocol: 5,
       logger: { info: () => undefined, warn: (m) => this.log.warn(m) },
     });

@@ -4,9 +4,12 @@
 // refusals to InvalidCsrError (400 on csrPem).
 import { X509Certificate } from 'node:crypto';
 import {
+  createServerCertificate,
+  createServiceClientCertificate,
   CsrRejectedError,
   fingerprint,
   signDeviceCertificate,
+  type ServerCredentials,
   type CertificateAuthority as CryptoCa,
 } from '@netmirror/crypto';
 import {
@@ -54,5 +57,15 @@ export class CryptoCertificateAuthority implements CertificateAuthority {
       if (e instanceof CsrRejectedError) throw new InvalidCsrError(e.message);
       throw e;
     }
+  }
+
+  /** A server certificate (serverAuth, the names as SANs) for the embedded MQTT broker (mqttTls). */
+  issueServerCertificate(hostnames: string[]): Promise<ServerCredentials> {
+    return createServerCertificate(this.ca, { hostnames });
+  }
+
+  /** A client certificate for a fleet service identity (CN with a ':', never a device id). */
+  issueServiceClientCertificate(commonName: string): Promise<ServerCredentials> {
+    return createServiceClientCertificate(this.ca, { commonName });
   }
 }

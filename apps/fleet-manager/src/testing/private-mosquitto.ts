@@ -38,11 +38,27 @@ async function listening(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startPrivateMosquitto(): Promise<PrivateMosquitto> {
+export interface PrivateMosquittoOptions {
+  /**
+   * The mosquitto.conf to run, given the port to listen on and the broker's
+   * own temporary folder (for certificates, ACL). Default: plain MQTT, anonymous.
+   */
+  config?: (port: number, dir: string) => string;
+  /** URL scheme of `url`; default mqtt. */
+  scheme?: 'mqtt' | 'mqtts';
+}
+
+export async function startPrivateMosquitto(
+  options: PrivateMosquittoOptions = {},
+): Promise<PrivateMosquitto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'nm-mosq-'));
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  writeFileSync(
+    conf,
+    options.config?.(port, dir) ??
+      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`,
+  );
   let proc: ChildProcess | null = null;
   const start = async (): Promise<void> => {
     proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
@@ -59,7 +75,7 @@ export async function startPrivateMosquitto(): Promise<PrivateMosquitto> {
   };
   await start();
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.scheme ?? 'mqtt'}://127.0.0.1:${port}`,
     start,
     stop,
     close: async () => {

@@ -15,6 +15,7 @@ import {
   type DesiredState,
   type KeyDelivery,
   type ReportedState,
+  type TlsClientCredentials,
   type TopicTree,
 } from '@netmirror/protocol';
 
@@ -25,6 +26,10 @@ export interface SimulatedDeviceOptions {
   /** Return an error message to refuse a desired state (as a device that cannot apply it). */
   refuse?: (d: DesiredState) => string | null;
   keys?: DeviceKeys;
+  /** mqtts:// brokers (mqttTls): the device certificate, its key and the fleet CA. */
+  tls?: TlsClientCredentials;
+  /** The MQTT client id; default the device id (tests impersonating another device). */
+  clientId?: string;
 }
 
 export class SimulatedDevice {
@@ -52,9 +57,10 @@ export class SimulatedDevice {
   async connect(): Promise<void> {
     const client = await ControlClient.connect({
       url: this.options.brokerUrl,
-      clientId: this.id,
+      clientId: this.options.clientId ?? this.id,
       presence: { deviceId: this.id, agentVersion: 'sim-1' },
       topics: this.options.topics,
+      ...(this.options.tls ? { tls: this.options.tls } : {}),
       logger: { info: () => undefined, warn: () => undefined },
     });
     this.client = client;
