@@ -102,6 +102,7 @@ const TYPE_FOR_KIND: { [K in TopicKind]: MessageType } = {
   cmd: 'command',
   response: 'response',
 };
+const MAX_HELD = 1000;
 const RETAINED_KINDS: ReadonlySet<TopicKind> = new Set(['desired', 'reported', 'status']);
 
 const consoleLogger: ControlLogger = {
@@ -126,6 +127,9 @@ export class ControlClient {
   private readonly pending = new Map<string, Pending>();
   private readonly recentCommands = new RecentIds();
   private responsesSubscribed: Promise<void> | null = null;
+  private readonly inboxes = new Set<string>();
+  /** Messages that arrived before the first onMessage handler (null once there is one). */
+  private held: Inbound[] | null = [];
   private closed = false;
 
   private constructor(
@@ -184,12 +188,26 @@ export class ControlClient {
       (msg) => (options.logger ?? consoleLogger).info(msg),
     );
     const client = new ControlClient(transport, version === 5, options);
+    // A device's inbox is subscribed before it says it is online: the fleet
+    // manager answers "online" with non-retained key deliveries, which would
+    // otherwise be lost in between. What arrives before the caller registers
+    // a handler is held for it.
+    if (p) await client.subscribeDevice(p.deviceId);
     await client.announceOnline();
     return client;
   }
 
   onMessage(handler: (m: Inbound) => void): () => void {
     this.messageHandlers.add(handler);
+    const held = this.held;
+    this.held = null;
+    for (const m of held ?? []) {
+      try {
+        handler(m);
+      } catch (err) {
+        this.log.warn(`message handler failed on ${m.topic}: ${(err as Error).message}`);
+      }
+    }
     return () => this.messageHandlers.delete(handler);
   }
   onInvalid(handler: (topic: string, reason: string) => void): () => void {
@@ -203,9 +221,16 @@ export class ControlClient {
 
   // ---- device side ----
 
-  /** Desired state for every domain and key deliveries for `deviceId`. */
+  /** Desired state for every domain and key deliveries for `deviceId` (once; later calls are no-ops). */
   async subscribeDevice(deviceId: string): Promise<void> {
-    await this.subscribe(this.topics.deviceInboxFilters(deviceId), 1);
+    if (this.inboxes.has(deviceId)) return;
+    this.inboxes.add(deviceId);
+    try {
+      await this.subscribe(this.topics.deviceInboxFilters(deviceId), 1);
+    } catch (err) {
+      this.inboxes.delete(deviceId);
+      throw err;
+    }
   }
 
   /** Run `handler` for commands to `deviceId`; expired, duplicate or misaddressed ones are refused with a log line. */
@@ -411,6 +436,11 @@ export class ControlClient {
     if (m.type === 'response' && route.kind === 'response')
       return this.settleResponse(topic, route.deviceId, m);
     const inbound: Inbound = { topic, route, message: m, retained: packet.retain };
+    if (this.held !== null) {
+      if (this.held.length < MAX_HELD) this.held.push(inbound);
+      else this.log.warn(`${topic}: no handler yet and ${MAX_HELD} messages held; dropped`);
+      return;
+    }
     for (const h of this.messageHandlers) {
       try {
         h(inbound);

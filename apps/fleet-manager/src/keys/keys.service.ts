@@ -5,6 +5,7 @@
 // A device that was away gets the set again when it comes online behind.
 // Rotation adds a key and keeps the previous one (data encrypted just before
 // the rotation stays readable); older keys are retired and no longer sent.
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -18,12 +19,14 @@ import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { ControlService } from '../control/control.service.js';
 import { DeviceDesired } from '../device-state/device-desired.entity.js';
-import { DeviceStateService } from '../device-state/device-state.service.js';
+import { DeviceStateService, findByDeviceIds, inWindow, upsertDesired } from '../device-state/device-state.service.js';
 import { Device } from '../devices/device.entity.js';
 import { DataKeyRecord } from './data-key.entity.js';
 
 /** Keys delivered: the newest and the one before it. */
 const KEYS_IN_USE = 2;
+/** Key deliveries in flight at once (QoS 1). */
+const PUBLISH_WINDOW = 2000;
 
 export interface KeySetView {
   version: number;
@@ -81,13 +84,20 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
     await this.deliver(deviceIds, false);
   }
 
+  /**
+   * Works out every device's delivery first, writes the new desired rows in
+   * bulk, then publishes with many in flight (a connection storm of 10,000
+   * devices is 10,000 deliveries: one round trip each would take minutes).
+   */
   private async deliver(deviceIds: readonly string[], force: boolean): Promise<void> {
     if (deviceIds.length === 0) return;
     const keys = await this.activeKeys(this.ds.manager);
     if (keys.length === 0) return;
     const version = keys[0].keySetVersion;
     const { desired, reported } = await this.state.rowsOf('keys', deviceIds);
-    const devices = await this.ds.getRepository(Device).findBy({ id: In([...deviceIds]) });
+    const devices = await findByDeviceIds(this.ds.manager, Device, 'id', deviceIds);
+    const outgoing: Array<{ deviceId: string; delivery: KeyDelivery }> = [];
+    const rows: DeviceDesired[] = [];
     for (const device of devices) {
       const want = desired.get(device.id);
       const have = reported.get(device.id);
@@ -98,29 +108,31 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
         delivery = { v: 1, type: 'keys', version, hash: want.hash, keys: want.spec as unknown as WrappedKey[], issuedAt: want.publishedAt.getTime() };
       } else {
         if (want && want.version >= version && !force) continue;
-        delivery = buildKeyDelivery(version, keys.map((k) => this.wrapFor(device, k)));
-        await this.ds.getRepository(DeviceDesired).upsert(
-          {
-            deviceId: device.id,
-            domain: 'keys',
-            version,
-            hash: delivery.hash,
-            spec: delivery.keys as unknown as DeviceDesired['spec'],
-            policy: null,
-            policyVersion: null,
-            publishedAt: new Date(delivery.issuedAt),
-          },
-          ['deviceId', 'domain'],
-        );
+        const recipient = createPublicKey(device.publicKeys.x25519); // parsed once for all its keys
+        delivery = buildKeyDelivery(version, keys.map((k) => this.wrapFor(device, recipient, k)));
+        rows.push({
+          deviceId: device.id,
+          domain: 'keys',
+          version,
+          hash: delivery.hash,
+          spec: delivery.keys as unknown as DeviceDesired['spec'],
+          policy: null,
+          policyVersion: null,
+          publishedAt: new Date(delivery.issuedAt),
+        });
       }
-      await this.control.publishKeys(device.id, delivery).catch((err: Error) => {
-        this.log.warn(`key set v${version} to ${device.id} not sent (${err.message}); sent again when it comes online`);
-      });
+      outgoing.push({ deviceId: device.id, delivery });
     }
+    await upsertDesired(this.ds.manager, rows);
+    await inWindow(outgoing, PUBLISH_WINDOW, ({ deviceId, delivery }) =>
+      this.control.publishKeys(deviceId, delivery).catch((err: Error) => {
+        this.log.warn(`key set v${version} to ${deviceId} not sent (${err.message}); sent again when it comes online`);
+      }),
+    );
   }
 
-  private wrapFor(device: Device, key: DataKeyRecord): WrappedKey {
-    const wrapped = wrapKey(Buffer.from(key.material, 'base64'), device.publicKeys.x25519, {
+  private wrapFor(device: Device, recipient: KeyObject, key: DataKeyRecord): WrappedKey {
+    const wrapped = wrapKey(Buffer.from(key.material, 'base64'), recipient, {
       deviceId: device.id,
       keyId: key.keyId,
     });
