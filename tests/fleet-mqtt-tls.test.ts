@@ -17,10 +17,16 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 
 const WEB = {
   destinations: { lake: 'record:recordings' },
-  rules: [{ name: 'web', priority: 10, match: { protocol: 'tcp', port: 443 }, destinations: ['lake'] }],
+  rules: [
+    { name: 'web', priority: 10, match: { protocol: 'tcp', port: 443 }, destinations: ['lake'] },
+  ],
 };
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  ms = 20_000,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
@@ -70,7 +76,10 @@ describe('a real agent over mqtts:// (mqttTls)', { timeout: 60_000 }, () => {
     const capture = join(work, 'replay.pcap');
     writeCaptureFile({ path: capture, frames: 2_000, seed: 11 });
     const pin = (await fetch(`${fm.url}/ca.pem`)).headers.get('x-netmirror-ca-fingerprint');
-    const { token } = await api('POST', '/enrollment-tokens', { ttlSeconds: 600, labels: { tier: 'tls' } });
+    const { token } = await api('POST', '/enrollment-tokens', {
+      ttlSeconds: 600,
+      labels: { tier: 'tls' },
+    });
     const dir = join(work, id);
     mkdirSync(dir, { recursive: true });
     agent = startAgent(
@@ -89,11 +98,18 @@ describe('a real agent over mqtts:// (mqttTls)', { timeout: 60_000 }, () => {
     await agent.waitFor(new RegExp(`${id} connected to mqtts://127\\.0\\.0\\.1:\\d+`));
     await until(`${id} online`, async () => (await api('GET', `/devices/${id}`)).online === true);
 
-    await api('POST', '/policies', { name: 'tls', domain: 'policy', targetLabels: { tier: 'tls' }, spec: WEB });
+    await api('POST', '/policies', {
+      name: 'tls',
+      domain: 'policy',
+      targetLabels: { tier: 'tls' },
+      spec: WEB,
+    });
     const v1 = await api('GET', '/policies/tls/versions/1');
     await api('POST', '/policies/tls/deploy', { version: 1 });
     const s = await until('policy applied', async () => {
-      const st = (await api('GET', `/devices/${id}/state`)).domains.find((d: Json) => d.domain === 'policy');
+      const st = (await api('GET', `/devices/${id}/state`)).domains.find(
+        (d: Json) => d.domain === 'policy',
+      );
       return st.inSync && st.reported?.status === 'applied' ? st : null;
     });
     expect(s.reported.hash).toBe(v1.hash);

@@ -22,11 +22,25 @@ let collector = null;
 
 const web = (dest) => ({
   destinations: dest,
-  rules: [{ name: 'web', priority: 10, match: { protocol: 'tcp', port: 443 }, destinations: ['ids', 'lake'] }],
+  rules: [
+    {
+      name: 'web',
+      priority: 10,
+      match: { protocol: 'tcp', port: 443 },
+      destinations: ['ids', 'lake'],
+    },
+  ],
 });
 const dns = (dest) => ({
   destinations: dest,
-  rules: [{ name: 'dns', priority: 10, match: { protocol: 'udp', port: 53 }, destinations: ['ids', 'lake'] }],
+  rules: [
+    {
+      name: 'dns',
+      priority: 10,
+      match: { protocol: 'udp', port: 53 },
+      destinations: ['ids', 'lake'],
+    },
+  ],
 });
 
 try {
@@ -50,7 +64,15 @@ async function main() {
 
   step('1. A capture to replay: 20,000 mixed frames (web, DNS, ICMP, VLANs, tunnels)');
   const capture = join(work, 'replay.pcap');
-  sh('node', [join(root, 'tools/capgen/bin/capgen.js'), '--frames', '20000', '--seed', '7', '--out', capture]);
+  sh('node', [
+    join(root, 'tools/capgen/bin/capgen.js'),
+    '--frames',
+    '20000',
+    '--seed',
+    '7',
+    '--out',
+    capture,
+  ]);
 
   step('2. The fleet manager: SQLite + in-process MQTT broker (mqtts, mutual TLS)');
   fm = await startFleetManager({
@@ -63,7 +85,9 @@ async function main() {
   });
   console.log(`REST API     ${fm.url}`);
   console.log(`Swagger UI   ${fm.url}/docs`);
-  console.log(`MQTT broker  ${fm.broker.url} (embedded, MQTT 3.1.1, mutual TLS: fleet CA certificates only)`);
+  console.log(
+    `MQTT broker  ${fm.broker.url} (embedded, MQTT 3.1.1, mutual TLS: fleet CA certificates only)`,
+  );
   if (fm.grpcUrl) console.log(`gRPC         ${fm.grpcUrl}`);
 
   collector = await startVxlanCollector((await isFree(4789)) ? 4789 : 0);
@@ -102,13 +126,28 @@ async function main() {
     child.stderr.on('data', (d) => process.stderr.write(`  [agent ${n}] ${d}`));
     children.push(child);
   }
-  await until('both agents online', async () => (await api('GET', '/devices?online=true')).total === 2, 30_000);
-  for (const d of (await api('GET', '/devices')).items) console.log(`  ${d.id}  online  labels ${JSON.stringify(d.labels)}  agent ${d.agentVersion}`);
+  await until(
+    'both agents online',
+    async () => (await api('GET', '/devices?online=true')).total === 2,
+    30_000,
+  );
+  for (const d of (await api('GET', '/devices')).items)
+    console.log(`  ${d.id}  online  labels ${JSON.stringify(d.labels)}  agent ${d.agentVersion}`);
 
   const dest = { ids: `vxlan://127.0.0.1:${collector.port}?vni=100`, lake: 'record:recordings' };
   step('4. Policy "demo" v1 (mirror HTTPS to the IDS and the recorder), deployed to site=demo');
-  await api('POST', '/policies', { name: 'demo', domain: 'policy', targetLabels: { site: 'demo' }, spec: web(dest) });
-  await api('POST', '/policies', { name: 'keep-1h', domain: 'retention', targetLabels: { site: 'demo' }, spec: { fileSeconds: 60, maxAgeSeconds: 3600, maxTotalBytes: 256 << 20 } });
+  await api('POST', '/policies', {
+    name: 'demo',
+    domain: 'policy',
+    targetLabels: { site: 'demo' },
+    spec: web(dest),
+  });
+  await api('POST', '/policies', {
+    name: 'keep-1h',
+    domain: 'retention',
+    targetLabels: { site: 'demo' },
+    spec: { fileSeconds: 60, maxAgeSeconds: 3600, maxTotalBytes: 256 << 20 },
+  });
   await api('POST', '/policies/keep-1h/deploy', { version: 1 });
   await api('POST', '/policies/demo/deploy', { version: 1 });
   await waitApplied(1);
@@ -118,8 +157,16 @@ async function main() {
 
   step('5. Change the rule: v2 mirrors DNS instead, rolled out canary first');
   const v2 = await api('POST', '/policies/demo/versions', { spec: dns(dest), comment: 'DNS only' });
-  const rollout = await api('POST', '/rollouts', { policy: 'demo', version: v2.version, strategy: { canary: 1, waves: [100], maxFailuresPerStage: 0, successRatio: 1 } });
-  await until('rollout completed', async () => (await api('GET', `/rollouts/${rollout.id}`)).status === 'completed', 30_000);
+  const rollout = await api('POST', '/rollouts', {
+    policy: 'demo',
+    version: v2.version,
+    strategy: { canary: 1, waves: [100], maxFailuresPerStage: 0, successRatio: 1 },
+  });
+  await until(
+    'rollout completed',
+    async () => (await api('GET', `/rollouts/${rollout.id}`)).status === 'completed',
+    30_000,
+  );
   await waitApplied(2);
   collector.take();
   await sleep(2000);
@@ -129,17 +176,41 @@ async function main() {
   for (const id of ['demo-tap-1', 'demo-tap-2']) {
     const s = await api('GET', `/devices/${id}/state`);
     for (const d of s.domains)
-      console.log(`  ${id}  ${d.domain.padEnd(9)} desired v${d.desired?.version ?? '-'}  reported v${d.reported?.version ?? '-'} ${d.reported?.status ?? ''}  ${d.inSync ? 'in sync' : 'DRIFT'}`);
+      console.log(
+        `  ${id}  ${d.domain.padEnd(9)} desired v${d.desired?.version ?? '-'}  reported v${d.reported?.version ?? '-'} ${d.reported?.status ?? ''}  ${d.inSync ? 'in sync' : 'DRIFT'}`,
+      );
     const t = (await api('GET', `/devices/${id}/telemetry?limit=10000`)).items.at(-1);
-    if (t) console.log(`  ${id}  telemetry: seen ${t.taps[0]?.packetsSeen ?? 0} frames; ${t.destinations.map((x) => `${x.name} sent ${x.packetsSent}`).join(', ')}`);
+    if (t)
+      console.log(
+        `  ${id}  telemetry: seen ${t.taps[0]?.packetsSeen ?? 0} frames; ${t.destinations.map((x) => `${x.name} sent ${x.packetsSent}`).join(', ')}`,
+      );
   }
   const recordings = join(work, 'agent-1/recordings');
-  const files = existsSync(recordings) ? readdirSync(recordings).filter((f) => f.endsWith('.pcapng')) : [];
+  const files = existsSync(recordings)
+    ? readdirSync(recordings).filter((f) => f.endsWith('.pcapng'))
+    : [];
   console.log(`  agent 1 recorder: ${files.length} pcapng file(s) in ${recordings}`);
   if (files.length > 0) sh('capinfos', ['-c', '-M', join(recordings, files[0])]);
 
   const v3 = join(work, 'policy-v3-icmp.json');
-  writeFileSync(v3, JSON.stringify({ destinations: dest, rules: [{ name: 'icmp', priority: 10, match: { protocol: 'icmp' }, destinations: ['ids', 'lake'] }] }, null, 2));
+  writeFileSync(
+    v3,
+    JSON.stringify(
+      {
+        destinations: dest,
+        rules: [
+          {
+            name: 'icmp',
+            priority: 10,
+            match: { protocol: 'icmp' },
+            destinations: ['ids', 'lake'],
+          },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nThe fleet is up. Try (in another terminal):
   export NETMIRROR_FLEET_URL=${fm.url}
   npx netmirror fleet devices list
@@ -152,19 +223,27 @@ Swagger UI: ${fm.url}/docs   Files: ${work}`);
 }
 
 async function waitApplied(policyVersion) {
-  await until(`both agents on policy v${policyVersion}`, async () => {
-    for (const id of ['demo-tap-1', 'demo-tap-2']) {
-      const s = (await api('GET', `/devices/${id}/state`)).domains.find((d) => d.domain === 'policy');
-      if (!s.inSync || s.desired?.policyVersion !== policyVersion) return false;
-    }
-    return true;
-  }, 30_000);
+  await until(
+    `both agents on policy v${policyVersion}`,
+    async () => {
+      for (const id of ['demo-tap-1', 'demo-tap-2']) {
+        const s = (await api('GET', `/devices/${id}/state`)).domains.find(
+          (d) => d.domain === 'policy',
+        );
+        if (!s.inSync || s.desired?.policyVersion !== policyVersion) return false;
+      }
+      return true;
+    },
+    30_000,
+  );
   console.log(`  both agents report v${policyVersion} applied (same hash as the fleet manager's)`);
 }
 
 async function shutdown() {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  await Promise.all(
+    children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)),
+  );
   await collector?.close();
   await fm?.close();
 }
@@ -183,7 +262,8 @@ async function api(method, path, body) {
 async function until(what, fn, ms) {
   const start = Date.now();
   while (!(await fn())) {
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    if (Date.now() - start > ms)
+      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
     await sleep(200);
   }
 }

@@ -24,13 +24,26 @@ const POLICY_V1 = {
 };
 const POLICY_V2 = {
   destinations: { lake: 'record:/var/lib/netmirror/rec' },
-  rules: [{ name: 'dns', priority: 10, match: { protocol: 'udp', port: 53 }, destinations: ['lake'] }],
+  rules: [
+    { name: 'dns', priority: 10, match: { protocol: 'udp', port: 53 }, destinations: ['lake'] },
+  ],
 };
 
-
-const setups: Array<{ name: string; db: () => Promise<TestDatabase>; broker: Partial<FleetManagerOptions> }> = [
-  { name: 'SQLite + embedded aedes', db: async () => sqliteTestDatabase(), broker: { embeddedBrokerPort: 0 } },
-  { name: 'PostgreSQL + Mosquitto', db: postgresTestDatabase, broker: { brokerUrl: 'mqtt://127.0.0.1:1883' } },
+const setups: Array<{
+  name: string;
+  db: () => Promise<TestDatabase>;
+  broker: Partial<FleetManagerOptions>;
+}> = [
+  {
+    name: 'SQLite + embedded aedes',
+    db: async () => sqliteTestDatabase(),
+    broker: { embeddedBrokerPort: 0 },
+  },
+  {
+    name: 'PostgreSQL + Mosquitto',
+    db: postgresTestDatabase,
+    broker: { brokerUrl: 'mqtt://127.0.0.1:1883' },
+  },
 ];
 
 describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeDb, broker }) => {
@@ -56,10 +69,18 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
     api = client(fm.url);
   };
 
-  const enroll = async (id: string, labels: Record<string, string>, refuse?: SimulatedDevice['options']['refuse']) => {
+  const enroll = async (
+    id: string,
+    labels: Record<string, string>,
+    refuse?: SimulatedDevice['options']['refuse'],
+  ) => {
     const t = await api('POST', '/enrollment-tokens', { ttlSeconds: 600, labels });
     const device = new SimulatedDevice({ id, brokerUrl, topics, refuse });
-    const r = await api('POST', '/enroll', { token: (t.body as Json).token, deviceId: id, publicKeys: device.publicKeys() });
+    const r = await api('POST', '/enroll', {
+      token: (t.body as Json).token,
+      deviceId: id,
+      publicKeys: device.publicKeys(),
+    });
     expect(r.status).toBe(201);
     devices.push(device);
     await device.connect();
@@ -67,7 +88,9 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
   };
 
   const state = async (id: string, domain: string): Promise<Json> =>
-    ((await api('GET', `/devices/${id}/state`)).body as Json).domains.find((d: Json) => d.domain === domain);
+    ((await api('GET', `/devices/${id}/state`)).body as Json).domains.find(
+      (d: Json) => d.domain === domain,
+    );
 
   beforeAll(async () => {
     db = await makeDb();
@@ -87,7 +110,12 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
       return l.total === 2;
     });
 
-    const created = await api('POST', '/policies', { name: 'core', domain: 'policy', targetLabels: { role: 'core' }, spec: POLICY_V1 });
+    const created = await api('POST', '/policies', {
+      name: 'core',
+      domain: 'policy',
+      targetLabels: { role: 'core' },
+      spec: POLICY_V1,
+    });
     expect(created.status).toBe(201);
     const v1 = (await api('GET', '/policies/core/versions/1')).body as Json;
     const deployed = await api('POST', '/policies/core/deploy', { version: 1 });
@@ -103,7 +131,10 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
       expect(d.applied.get('policy')?.spec).toEqual(POLICY_V1);
     }
 
-    const pushed = await api('POST', '/policies/core/versions', { spec: POLICY_V2, comment: 'dns only' });
+    const pushed = await api('POST', '/policies/core/versions', {
+      spec: POLICY_V2,
+      comment: 'dns only',
+    });
     expect(pushed.status).toBe(201);
     const v2 = pushed.body as Json;
     expect(v2.hash).not.toBe(v1.hash);
@@ -134,23 +165,39 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
     });
     expect(badFilter.status).toBe(400);
     expect((badFilter.body as Json).field).toBe('spec.filter');
-    const retention = await api('POST', '/policies', { name: 'keep', domain: 'retention', targetLabels: {}, spec: { maxAgeSeconds: -1 } });
+    const retention = await api('POST', '/policies', {
+      name: 'keep',
+      domain: 'retention',
+      targetLabels: {},
+      spec: { maxAgeSeconds: -1 },
+    });
     expect(retention.status).toBe(400);
     expect((retention.body as Json).message).toMatch(/retention.maxAgeSeconds/);
   });
 
   it('stops a staged rollout at the canary failure; the rest keep the previous version', async () => {
     const refuseV2 = (d: { spec: Json }) =>
-      JSON.stringify(d.spec).includes('"icmp"') ? 'record: cannot create /var/lib/netmirror/rec: read-only file system' : null;
+      JSON.stringify(d.spec).includes('"icmp"')
+        ? 'record: cannot create /var/lib/netmirror/rec: read-only file system'
+        : null;
     // Ids sort the canary first: st-0 refuses.
     const fleet = [await enroll('st-0', { role: 'edge' }, refuseV2)];
     for (let i = 1; i < 5; i++) fleet.push(await enroll(`st-${i}`, { role: 'edge' }));
-    await api('POST', '/policies', { name: 'edge', domain: 'policy', targetLabels: { role: 'edge' }, spec: POLICY_V1 });
+    await api('POST', '/policies', {
+      name: 'edge',
+      domain: 'policy',
+      targetLabels: { role: 'edge' },
+      spec: POLICY_V1,
+    });
     await api('POST', '/policies/edge/deploy', { version: 1 });
-    for (const d of fleet) await until(`${d.id} on v1`, async () => (await state(d.id, 'policy')).inSync || null);
+    for (const d of fleet)
+      await until(`${d.id} on v1`, async () => (await state(d.id, 'policy')).inSync || null);
 
     const v2 = await api('POST', '/policies/edge/versions', {
-      spec: { ...POLICY_V1, rules: [{ name: 'ping', priority: 1, match: { protocol: 'icmp' }, destinations: ['lake'] }] },
+      spec: {
+        ...POLICY_V1,
+        rules: [{ name: 'ping', priority: 1, match: { protocol: 'icmp' }, destinations: ['lake'] }],
+      },
     });
     const started = await api('POST', '/rollouts', {
       policy: 'edge',
@@ -183,15 +230,24 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
     expect(back.status).toBe(200);
     expect((back.body as Json).status).toBe('rolled-back');
     await until('canary back in sync', async () => (await state('st-0', 'policy')).inSync || null);
-    const audit = ((await api('GET', '/audit?limit=200')).body as Json).items.map((e: Json) => e.action);
-    expect(audit).toEqual(expect.arrayContaining(['rollout.start', 'rollout.rollback', 'policy.version.create']));
+    const audit = ((await api('GET', '/audit?limit=200')).body as Json).items.map(
+      (e: Json) => e.action,
+    );
+    expect(audit).toEqual(
+      expect.arrayContaining(['rollout.start', 'rollout.rollback', 'policy.version.create']),
+    );
   });
 
   it('delivers data keys wrapped to each device: A’s key cannot be unwrapped by B', async () => {
     const a = devices.find((d) => d.id === 'cl-a')!;
     const b = devices.find((d) => d.id === 'cl-b')!;
     await until('keys applied on A and B', async () => a.keysVersion > 0 && b.keysVersion > 0);
-    const spy = await ControlClient.connect({ url: brokerUrl, clientId: `spy-${randomBytes(3).toString('hex')}`, topics, logger: { info: () => undefined, warn: () => undefined } });
+    const spy = await ControlClient.connect({
+      url: brokerUrl,
+      clientId: `spy-${randomBytes(3).toString('hex')}`,
+      topics,
+      logger: { info: () => undefined, warn: () => undefined },
+    });
     const seen: KeyDelivery[] = [];
     spy.onMessage(({ message, route }) => {
       if (message.type === 'keys' && route.deviceId === 'cl-a') seen.push(message);
@@ -202,7 +258,10 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
     const set = rotated.body as Json;
     expect(set.keys.filter((k: Json) => k.active)).toHaveLength(2);
     expect(JSON.stringify(set)).not.toMatch(/material/);
-    await until('rotation delivered to A', async () => seen.length > 0 && a.keysVersion === set.version);
+    await until(
+      'rotation delivered to A',
+      async () => seen.length > 0 && a.keysVersion === set.version,
+    );
     await spy.close();
 
     const delivery = seen[0];
@@ -210,11 +269,26 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
     const forA = delivery.keys.find((k) => k.keyId === newest)!;
     expect(a.dataKeys.get(newest)).toHaveLength(32);
     // B's private key, or A's wrap relabelled for B: both fail authentication.
-    expect(() => unwrapKey(decodeWrappedKey(forA.wrapped), b.keys.x25519.privateKey, { deviceId: 'cl-a', keyId: newest })).toThrow();
-    expect(() => unwrapKey(decodeWrappedKey(forA.wrapped), b.keys.x25519.privateKey, { deviceId: 'cl-b', keyId: newest })).toThrow();
+    expect(() =>
+      unwrapKey(decodeWrappedKey(forA.wrapped), b.keys.x25519.privateKey, {
+        deviceId: 'cl-a',
+        keyId: newest,
+      }),
+    ).toThrow();
+    expect(() =>
+      unwrapKey(decodeWrappedKey(forA.wrapped), b.keys.x25519.privateKey, {
+        deviceId: 'cl-b',
+        keyId: newest,
+      }),
+    ).toThrow();
     // And B's own copy of the same key opens only with B's key.
     expect(b.dataKeys.get(newest)).toEqual(a.dataKeys.get(newest));
-    await until('B reports the new key set', async () => (await state('cl-b', 'keys')).inSync && (await state('cl-b', 'keys')).reported?.version === set.version);
+    await until(
+      'B reports the new key set',
+      async () =>
+        (await state('cl-b', 'keys')).inSync &&
+        (await state('cl-b', 'keys')).reported?.version === set.version,
+    );
   });
 
   it('stores telemetry and alerts, queryable by device and time range', async () => {
@@ -226,19 +300,37 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
         type: 'telemetry',
         at: t0 + i * 1000,
         taps: [{ name: 'pcap', packetsSeen: 100 * i, bytesSeen: 6400 * i, packetsDropped: 0 }],
-        destinations: [{ name: 'lake', packetsSent: 90 * i, bytesSent: 5000 * i, packetsDropped: i, queueDepth: 0 }],
+        destinations: [
+          {
+            name: 'lake',
+            packetsSent: 90 * i,
+            bytesSent: 5000 * i,
+            packetsDropped: i,
+            queueDepth: 0,
+          },
+        ],
         cpuPercent: 1.5,
         memoryBytes: 50e6,
       });
     }
-    await a.client!.publishAlert('cl-a', { v: 1, type: 'alert', at: t0, severity: 'warning', code: 'queue.full', message: 'lake dropped copies' });
+    await a.client!.publishAlert('cl-a', {
+      v: 1,
+      type: 'alert',
+      at: t0,
+      severity: 'warning',
+      code: 'queue.full',
+      message: 'lake dropped copies',
+    });
     const from = new Date(t0 + 1000).toISOString();
     const to = new Date(t0 + 3000).toISOString();
     const page = await until('telemetry stored', async () => {
       const p = (await api('GET', `/devices/cl-a/telemetry?from=${from}&to=${to}`)).body as Json;
       return p.items.length === 3 ? p : null;
     });
-    expect(page.items[0]).toMatchObject({ taps: [{ packetsSeen: 100 }], destinations: [{ packetsSent: 90, packetsDropped: 1 }] });
+    expect(page.items[0]).toMatchObject({
+      taps: [{ packetsSeen: 100 }],
+      destinations: [{ packetsSent: 90, packetsDropped: 1 }],
+    });
     const alerts = await until('alert stored', async () => {
       const p = (await api('GET', '/alerts?deviceId=cl-a')).body as Json;
       return p.items.length === 1 ? p : null;
@@ -252,12 +344,21 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
     const b = devices.find((d) => d.id === 'cl-b')!;
     await b.crash();
     const t0 = Date.now();
-    await until('cl-b offline', async () => ((await api('GET', '/devices/cl-b')).body as Json).online === false);
+    await until(
+      'cl-b offline',
+      async () => ((await api('GET', '/devices/cl-b')).body as Json).online === false,
+    );
     expect(Date.now() - t0).toBeLessThan(5000);
-    const v3 = await api('POST', '/policies/core/versions', { spec: POLICY_V1, comment: 'back to web' });
+    const v3 = await api('POST', '/policies/core/versions', {
+      spec: POLICY_V1,
+      comment: 'back to web',
+    });
     await api('POST', '/policies/core/deploy', { version: (v3.body as Json).version });
     await b.connect();
-    await until('cl-b online again', async () => ((await api('GET', '/devices/cl-b')).body as Json).online === true);
+    await until(
+      'cl-b online again',
+      async () => ((await api('GET', '/devices/cl-b')).body as Json).online === true,
+    );
     await until('cl-b caught up on v3', async () => {
       const s = await state('cl-b', 'policy');
       return s.inSync && s.desired.policyVersion === (v3.body as Json).version;
@@ -269,7 +370,14 @@ describe.each(setups)('control loop on $name', { timeout: 30_000 }, ({ db: makeD
       devices: ((await api('GET', '/devices')).body as Json).total,
       policies: (await api('GET', '/policies')).body,
       keys: (await api('GET', '/keys')).body,
-      telemetry: ((await api('GET', `/devices/cl-a/telemetry?from=${new Date(Date.now() - 600_000).toISOString()}`)).body as Json).items.length,
+      telemetry: (
+        (
+          await api(
+            'GET',
+            `/devices/cl-a/telemetry?from=${new Date(Date.now() - 600_000).toISOString()}`,
+          )
+        ).body as Json
+      ).items.length,
       audit: ((await api('GET', '/audit?limit=500')).body as Json).items.length,
       rollouts: ((await api('GET', '/rollouts')).body as Json[]).map((r) => [r.id, r.status]),
     });

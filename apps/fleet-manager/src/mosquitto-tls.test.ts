@@ -7,7 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCa, createCsr, generateDeviceKeys, signDeviceCertificate, type DeviceKeys } from '@netmirror/crypto';
+import {
+  createCa,
+  createCsr,
+  generateDeviceKeys,
+  signDeviceCertificate,
+  type DeviceKeys,
+} from '@netmirror/crypto';
 import { encodeMessage, TopicTree, type TlsClientCredentials } from '@netmirror/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueBrokerCertificate } from './broker/broker-certificate.js';
@@ -27,7 +33,11 @@ const POLICY = {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  ms = 15_000,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
@@ -50,7 +60,12 @@ describe('mqttTls with Mosquitto 2.0 from deploy/mosquitto', { timeout: 40_000 }
   beforeAll(async () => {
     db = sqliteTestDatabase();
     // First start creates the fleet CA in the database (any broker will do).
-    const first = await startFleetManager({ databaseUrl: db.url, httpPort: 0, embeddedBrokerPort: 0, logger: ['error'] });
+    const first = await startFleetManager({
+      databaseUrl: db.url,
+      httpPort: 0,
+      embeddedBrokerPort: 0,
+      logger: ['error'],
+    });
     await first.close();
     const issued = await issueBrokerCertificate(db.url, ['127.0.0.1', 'localhost']);
     mosquitto = await startPrivateMosquitto({
@@ -59,10 +74,14 @@ describe('mqttTls with Mosquitto 2.0 from deploy/mosquitto', { timeout: 40_000 }
         writeFileSync(join(dir, 'ca.pem'), issued.caPem);
         writeFileSync(join(dir, 'server.pem'), issued.certificatePem);
         writeFileSync(join(dir, 'server.key'), issued.privateKeyPem);
-        writeFileSync(join(dir, 'acl'), readFileSync(join(DEPLOY, 'acl'), 'utf8').replaceAll('netmirror/v1', topics.root));
+        writeFileSync(
+          join(dir, 'acl'),
+          readFileSync(join(DEPLOY, 'acl'), 'utf8').replaceAll('netmirror/v1', topics.root),
+        );
         // Mosquitto started as root drops to the mosquitto user: let it read its files.
         chmodSync(dir, 0o755);
-        for (const f of ['ca.pem', 'server.pem', 'server.key', 'acl']) chmodSync(join(dir, f), 0o644);
+        for (const f of ['ca.pem', 'server.pem', 'server.key', 'acl'])
+          chmodSync(join(dir, f), 0o644);
         return readFileSync(join(DEPLOY, 'mosquitto.conf'), 'utf8')
           .replaceAll('/etc/mosquitto/netmirror/', `${dir}/`)
           .replace(/^listener 8883$/m, `listener ${port} 127.0.0.1`)
@@ -90,7 +109,10 @@ describe('mqttTls with Mosquitto 2.0 from deploy/mosquitto', { timeout: 40_000 }
 
   const enroll = async (id: string) => {
     const keys = generateDeviceKeys();
-    const t = await api('POST', '/enrollment-tokens', { ttlSeconds: 600, labels: { role: 'mtls' } });
+    const t = await api('POST', '/enrollment-tokens', {
+      ttlSeconds: 600,
+      labels: { role: 'mtls' },
+    });
     const probe = new SimulatedDevice({ id, brokerUrl: '', keys });
     const r = await api('POST', '/enroll', {
       token: (t.body as Json).token,
@@ -101,7 +123,12 @@ describe('mqttTls with Mosquitto 2.0 from deploy/mosquitto', { timeout: 40_000 }
     expect(r.status).toBe(201);
     const body = r.body as Json;
     expect(body.brokerUrl).toBe(mosquitto.url);
-    const c = { ca: body.caPem as string, cert: body.certificatePem as string, key: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, keys };
+    const c = {
+      ca: body.caPem as string,
+      cert: body.certificatePem as string,
+      key: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      keys,
+    };
     creds.set(id, c);
     const d = new SimulatedDevice({ id, brokerUrl: body.brokerUrl, topics, keys, tls: c });
     devices.push(d);
@@ -109,14 +136,24 @@ describe('mqttTls with Mosquitto 2.0 from deploy/mosquitto', { timeout: 40_000 }
     return d;
   };
   const state = async (id: string, domain: string): Promise<Json> =>
-    ((await api('GET', `/devices/${id}/state`)).body as Json).domains.find((d: Json) => d.domain === domain);
+    ((await api('GET', `/devices/${id}/state`)).body as Json).domains.find(
+      (d: Json) => d.domain === domain,
+    );
 
   it('the fleet manager (its own certificate) and enrolled devices run the control loop over mqtts (MQTT 5)', async () => {
     const a = await enroll('mq-a');
     const b = await enroll('mq-b');
     expect(a.client?.mqtt5).toBe(true);
-    await until('both online', async () => ((await api('GET', '/devices?online=true')).body as Json).total === 2);
-    await api('POST', '/policies', { name: 'mtls', domain: 'policy', targetLabels: { role: 'mtls' }, spec: POLICY });
+    await until(
+      'both online',
+      async () => ((await api('GET', '/devices?online=true')).body as Json).total === 2,
+    );
+    await api('POST', '/policies', {
+      name: 'mtls',
+      domain: 'policy',
+      targetLabels: { role: 'mtls' },
+      spec: POLICY,
+    });
     expect((await api('POST', '/policies/mtls/deploy', { version: 1 })).status).toBe(201);
     for (const d of [a, b]) {
       const s = await until(`${d.id} in sync`, async () => {
@@ -129,10 +166,20 @@ describe('mqttTls with Mosquitto 2.0 from deploy/mosquitto', { timeout: 40_000 }
 
   it('refuses a client without a certificate and one with a certificate from another CA', async () => {
     const ca = creds.get('mq-a')!.ca;
-    expect(typeof (await tryConnect(mosquitto.url, { clientId: 'mq-x', ca, rejectUnauthorized: true, protocolVersion: 5 }))).toBe('string');
+    expect(
+      typeof (await tryConnect(mosquitto.url, {
+        clientId: 'mq-x',
+        ca,
+        rejectUnauthorized: true,
+        protocolVersion: 5,
+      })),
+    ).toBe('string');
     const other = await createCa({ commonName: 'Not The Fleet CA', validDays: 30 });
     const keys = generateDeviceKeys();
-    const cert = await signDeviceCertificate(other, await createCsr(keys, 'mq-b'), { deviceId: 'mq-b', validDays: 1 });
+    const cert = await signDeviceCertificate(other, await createCsr(keys, 'mq-b'), {
+      deviceId: 'mq-b',
+      validDays: 1,
+    });
     const r = await tryConnect(mosquitto.url, {
       clientId: 'mq-b',
       ca,
@@ -148,10 +195,25 @@ describe('mqttTls with Mosquitto 2.0 from deploy/mosquitto', { timeout: 40_000 }
     const a = creds.get('mq-a')!;
     const before = await state('mq-b', 'policy');
     // Mosquitto does not tie the client id to the certificate (see README): the ACL is by identity.
-    const c = await tryConnect(mosquitto.url, { clientId: 'mq-a-raw', ca: a.ca, cert: a.cert, key: a.key, rejectUnauthorized: true, protocolVersion: 5 });
+    const c = await tryConnect(mosquitto.url, {
+      clientId: 'mq-a-raw',
+      ca: a.ca,
+      cert: a.cert,
+      key: a.key,
+      rejectUnauthorized: true,
+      protocolVersion: 5,
+    });
     if (typeof c === 'string') throw new Error(c);
     closers.push(() => c.endAsync(true));
-    const forged = encodeMessage({ v: 1, type: 'reported', domain: 'policy', version: 999, hash: `sha256:${'ab'.repeat(32)}`, status: 'applied', appliedAt: Date.now() });
+    const forged = encodeMessage({
+      v: 1,
+      type: 'reported',
+      domain: 'policy',
+      version: 999,
+      hash: `sha256:${'ab'.repeat(32)}`,
+      status: 'applied',
+      appliedAt: Date.now(),
+    });
     // mqtt.js rejects a PUBACK with a failure reason code: 135 = not authorized.
     const denied = await c.publishAsync(topics.reported('mq-b', 'policy'), forged, { qos: 1 }).then(
       () => null,

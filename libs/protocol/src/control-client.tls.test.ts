@@ -28,7 +28,19 @@ describe('ControlClient with mutual TLS', () => {
     const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     const ca = (name: string) => {
       ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);
-      ssl('req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-days', '2', '-out', `${name}.pem`);
+      ssl(
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        `${name}.key`,
+        '-subj',
+        `/CN=${name}`,
+        '-days',
+        '2',
+        '-out',
+        `${name}.pem`,
+      );
     };
     ca('ca');
     ca('other-ca');
@@ -37,15 +49,41 @@ describe('ControlClient with mutual TLS', () => {
       ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);
       ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
       writeFileSync(join(dir, `${name}.ext`), ext);
-      ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+      ssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        `${issuer}.pem`,
+        '-CAkey',
+        `${issuer}.key`,
+        '-CAcreateserial',
+        '-days',
+        '1',
+        '-extfile',
+        `${name}.ext`,
+        '-out',
+        `${name}.pem`,
+      );
     };
-    leafWith('server', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+    leafWith(
+      'server',
+      'ca',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    );
     leafWith('tap-01', 'ca', 'extendedKeyUsage=clientAuth\n');
     leafWith('stranger', 'other-ca', 'extendedKeyUsage=clientAuth\n');
 
     aedes = await Aedes.createBroker();
     server = createServer(
-      { ca: pem('ca.pem'), cert: pem('server.pem'), key: pem('server.key'), requestCert: true, rejectUnauthorized: true },
+      {
+        ca: pem('ca.pem'),
+        cert: pem('server.pem'),
+        key: pem('server.key'),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
       (sock: TLSSocket) => {
         const cn = sock.getPeerCertificate().subject?.CN;
         peers.push(Array.isArray(cn) ? cn.join(',') : String(cn));

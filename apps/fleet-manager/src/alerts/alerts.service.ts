@@ -40,7 +40,8 @@ export class AlertsService implements OnModuleInit, BeforeApplicationShutdown {
 
   onModuleInit(): void {
     this.control.on('alert', (m) => {
-      if (m.message.type === 'alert') this.batcher.add({ deviceId: m.route.deviceId, alert: m.message });
+      if (m.message.type === 'alert')
+        this.batcher.add({ deviceId: m.route.deviceId, alert: m.message });
     });
   }
 
@@ -72,7 +73,11 @@ export class AlertsService implements OnModuleInit, BeforeApplicationShutdown {
         throw new ConflictException(`alert ${id} was acknowledged by ${alert.acknowledgedBy}`);
       alert.acknowledgedAt = new Date();
       alert.acknowledgedBy = actor;
-      await tx.update(AlertRecord, { id }, { acknowledgedAt: alert.acknowledgedAt, acknowledgedBy: actor });
+      await tx.update(
+        AlertRecord,
+        { id },
+        { acknowledgedAt: alert.acknowledgedAt, acknowledgedBy: actor },
+      );
       await this.audit.record(tx, {
         actor,
         action: 'alert.acknowledge',
@@ -86,9 +91,9 @@ export class AlertsService implements OnModuleInit, BeforeApplicationShutdown {
   private async store(batch: Array<{ deviceId: string; alert: Alert }>): Promise<void> {
     const ids = [...new Set(batch.map((b) => b.deviceId))];
     const known = new Set(
-      (await this.ds.getRepository(Device).find({ select: { id: true }, where: { id: In(ids) } })).map(
-        (d) => d.id,
-      ),
+      (
+        await this.ds.getRepository(Device).find({ select: { id: true }, where: { id: In(ids) } })
+      ).map((d) => d.id),
     );
     const receivedAt = new Date();
     const rows = batch

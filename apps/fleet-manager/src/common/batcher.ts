@@ -33,7 +33,9 @@ export class Batcher<T> {
     private readonly write: (items: T[]) => Promise<void>,
   ) {
     this.log = new Logger(options.name);
-    this.lanes = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, () => Promise.resolve());
+    this.lanes = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, () =>
+      Promise.resolve(),
+    );
   }
 
   add(item: T): void {

@@ -24,7 +24,10 @@ export class DeviceStateController {
   @ApiOkResponse({ type: DriftDto, description: 'every device and domain not in sync' })
   async drift(): Promise<DriftDto> {
     return {
-      items: (await this.state.drift()).map((s) => ({ deviceId: s.deviceId, ...toDomainStateDto(s) })),
+      items: (await this.state.drift()).map((s) => ({
+        deviceId: s.deviceId,
+        ...toDomainStateDto(s),
+      })),
     };
   }
 }

@@ -101,7 +101,9 @@ export async function findByDeviceIds<T extends ObjectLiteral>(
 ): Promise<T[]> {
   if (ids.length === 0) return [];
   if (isPostgres(manager.connection)) {
-    const qb = manager.createQueryBuilder(entity, 'e').where(`e.${idProperty} = ANY(:ids)`, { ids: [...ids] });
+    const qb = manager
+      .createQueryBuilder(entity, 'e')
+      .where(`e.${idProperty} = ANY(:ids)`, { ids: [...ids] });
     if (select) qb.select(select.map((c) => `e.${c}`));
     for (const [k, v] of Object.entries(where)) qb.andWhere(`e.${k} = :${k}`, { [k]: v });
     return qb.getMany();
@@ -118,7 +120,11 @@ export async function findByDeviceIds<T extends ObjectLiteral>(
 }
 
 /** Runs `fn` over `items` with at most `window` calls in flight. */
-export async function inWindow<T>(items: readonly T[], window: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function inWindow<T>(
+  items: readonly T[],
+  window: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < items.length) await fn(items[next++]);
@@ -193,7 +199,11 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
     const templates = new Map<JsonObject, DesiredState>();
     const message = (spec: JsonObject, version: number): DesiredState => {
       let m = templates.get(spec);
-      if (!m) templates.set(spec, (m = buildDesired(domain as DesiredDomain, version, spec, now.getTime())));
+      if (!m)
+        templates.set(
+          spec,
+          (m = buildDesired(domain as DesiredDomain, version, spec, now.getTime())),
+        );
       return { ...m, version };
     };
     for (const part of chunks(items, pg ? PG_CHUNK : CHUNK)) {
@@ -202,7 +212,12 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
       const rows: DeviceDesired[] = [];
       for (const item of part) {
         const floor = floors.get(item.deviceId);
-        if (floor?.hash === item.hash && floor.policy === item.policy && floor.policyVersion === item.policyVersion) continue;
+        if (
+          floor?.hash === item.hash &&
+          floor.policy === item.policy &&
+          floor.policyVersion === item.policyVersion
+        )
+          continue;
         const version = (floor?.version ?? 0) + 1;
         rows.push({ ...item, domain, version, publishedAt: now });
         out.push({ deviceId: item.deviceId, message: message(item.spec, version) });
@@ -213,11 +228,15 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
   }
 
   /** Publishes desired messages (retained), many in flight at once. */
-  async publish(messages: ReadonlyArray<{ deviceId: string; message: DesiredState }>): Promise<void> {
+  async publish(
+    messages: ReadonlyArray<{ deviceId: string; message: DesiredState }>,
+  ): Promise<void> {
     await inWindow(messages, PUBLISH_WINDOW, ({ deviceId, message }) =>
       this.control.publishDesired(deviceId, message).catch((err: Error) => {
         // Still in the database: republished on the next (re)connect.
-        this.log.warn(`desired ${message.domain} v${message.version} to ${deviceId}: ${err.message}`);
+        this.log.warn(
+          `desired ${message.domain} v${message.version} to ${deviceId}: ${err.message}`,
+        );
       }),
     );
   }
@@ -260,7 +279,11 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
       const out: Array<{ deviceId: string; message: DesiredState }> = [];
       for (const domain of ['policy', 'retention'] as const) {
         const have = new Set(
-          (await findByDeviceIds(tx, DeviceDesired, 'deviceId', deviceIds, { domain }, ['deviceId'])).map((r) => r.deviceId),
+          (
+            await findByDeviceIds(tx, DeviceDesired, 'deviceId', deviceIds, { domain }, [
+              'deviceId',
+            ])
+          ).map((r) => r.deviceId),
         );
         const candidates = devices.filter((d) => !have.has(d.id));
         if (candidates.length === 0) continue;
@@ -271,8 +294,21 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
           const p = governingPolicy(policies, d.labels);
           if (!p || p.deployedVersion === null) continue;
           let v = versions.get(p.name);
-          if (!v) versions.set(p.name, (v = await tx.findOneByOrFail(PolicyVersion, { policy: p.name, version: p.deployedVersion })));
-          items.push({ deviceId: d.id, spec: v.spec, hash: v.hash, policy: p.name, policyVersion: v.version });
+          if (!v)
+            versions.set(
+              p.name,
+              (v = await tx.findOneByOrFail(PolicyVersion, {
+                policy: p.name,
+                version: p.deployedVersion,
+              })),
+            );
+          items.push({
+            deviceId: d.id,
+            spec: v.spec,
+            hash: v.hash,
+            policy: p.name,
+            policyVersion: v.version,
+          });
         }
         out.push(...(await this.assign(tx, domain, items)));
       }
@@ -323,7 +359,8 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
       });
     }
     await this.ds.transaction(async (tx) => {
-      for (const part of chunks(rows)) await tx.upsert(DeviceReported, part, ['deviceId', 'domain']);
+      for (const part of chunks(rows))
+        await tx.upsert(DeviceReported, part, ['deviceId', 'domain']);
     });
     for (const l of this.reportListeners) await l(stored);
   }
@@ -381,7 +418,9 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
         if (pg) {
           await tx.query(
             `UPDATE devices SET online = $1, last_seen_at = $2${agentVersion ? ', agent_version = $4' : ''} WHERE id = ANY($3::varchar[])`,
-            agentVersion ? [state === 'online', now, ids, agentVersion] : [state === 'online', now, ids],
+            agentVersion
+              ? [state === 'online', now, ids, agentVersion]
+              : [state === 'online', now, ids],
           );
           if (state === 'online') cameOnline.push(...ids);
           continue;
@@ -392,7 +431,12 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
             lastSeenAt: now,
           };
           if (agentVersion) set.agentVersion = agentVersion;
-          await tx.createQueryBuilder().update(Device).set(set).where({ id: In(part) }).execute();
+          await tx
+            .createQueryBuilder()
+            .update(Device)
+            .set(set)
+            .where({ id: In(part) })
+            .execute();
         }
         if (state === 'online') cameOnline.push(...ids);
       }
@@ -406,12 +450,17 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
   private async knownDevices(ids: string[]): Promise<Set<string>> {
     const known = new Set<string>();
     if (isPostgres(this.ds)) {
-      const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM devices WHERE id = ANY($1::varchar[])`, [ids]);
+      const rows: Array<{ id: string }> = await this.ds.query(
+        `SELECT id FROM devices WHERE id = ANY($1::varchar[])`,
+        [ids],
+      );
       for (const r of rows) known.add(r.id);
       return known;
     }
     for (const part of chunks(ids)) {
-      for (const d of await this.ds.getRepository(Device).find({ select: { id: true }, where: { id: In(part) } }))
+      for (const d of await this.ds
+        .getRepository(Device)
+        .find({ select: { id: true }, where: { id: In(part) } }))
         known.add(d.id);
     }
     return known;
@@ -443,7 +492,13 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
     return desired
       .map((want) => {
         const have = byKey.get(`${want.deviceId}\0${want.domain}`) ?? null;
-        return { deviceId: want.deviceId, domain: want.domain, desired: want, reported: have, inSync: inSync(want, have) };
+        return {
+          deviceId: want.deviceId,
+          domain: want.domain,
+          desired: want,
+          reported: have,
+          inSync: inSync(want, have),
+        };
       })
       .filter((s) => !s.inSync);
   }
@@ -455,9 +510,13 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
   ): Promise<{ desired: Map<string, DeviceDesired>; reported: Map<string, DeviceReported> }> {
     const desired = new Map<string, DeviceDesired>();
     const reported = new Map<string, DeviceReported>();
-    for (const r of await findByDeviceIds(this.ds.manager, DeviceDesired, 'deviceId', deviceIds, { domain }))
+    for (const r of await findByDeviceIds(this.ds.manager, DeviceDesired, 'deviceId', deviceIds, {
+      domain,
+    }))
       desired.set(r.deviceId, r);
-    for (const r of await findByDeviceIds(this.ds.manager, DeviceReported, 'deviceId', deviceIds, { domain }))
+    for (const r of await findByDeviceIds(this.ds.manager, DeviceReported, 'deviceId', deviceIds, {
+      domain,
+    }))
       reported.set(r.deviceId, r);
     return { desired, reported };
   }
@@ -467,35 +526,64 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
     tx: EntityManager,
     domain: StateDomain,
     ids: string[],
-  ): Promise<Map<string, { version: number; hash: string | null; policy: string | null; policyVersion: number | null }>> {
-    const floors = new Map<string, { version: number; hash: string | null; policy: string | null; policyVersion: number | null }>();
+  ): Promise<
+    Map<
+      string,
+      { version: number; hash: string | null; policy: string | null; policyVersion: number | null }
+    >
+  > {
+    const floors = new Map<
+      string,
+      { version: number; hash: string | null; policy: string | null; policyVersion: number | null }
+    >();
     if (isPostgres(tx.connection)) {
       // The same two reads without the spec column (JSON nobody looks at here).
-      const desired: Array<{ device_id: string; version: number; hash: string; policy: string | null; policy_version: number | null }> =
-        await tx.query(
-          `SELECT device_id, version, hash, policy, policy_version FROM device_desired WHERE domain = $1 AND device_id = ANY($2::varchar[])`,
-          [domain, ids],
-        );
+      const desired: Array<{
+        device_id: string;
+        version: number;
+        hash: string;
+        policy: string | null;
+        policy_version: number | null;
+      }> = await tx.query(
+        `SELECT device_id, version, hash, policy, policy_version FROM device_desired WHERE domain = $1 AND device_id = ANY($2::varchar[])`,
+        [domain, ids],
+      );
       for (const r of desired)
-        floors.set(r.device_id, { version: r.version, hash: r.hash, policy: r.policy, policyVersion: r.policy_version });
-      const reported: Array<{ device_id: string; version: number; rejected_version: number | null }> = await tx.query(
+        floors.set(r.device_id, {
+          version: r.version,
+          hash: r.hash,
+          policy: r.policy,
+          policyVersion: r.policy_version,
+        });
+      const reported: Array<{
+        device_id: string;
+        version: number;
+        rejected_version: number | null;
+      }> = await tx.query(
         `SELECT device_id, version, rejected_version FROM device_reported WHERE domain = $1 AND device_id = ANY($2::varchar[])`,
         [domain, ids],
       );
       for (const r of reported) {
         const seen = Math.max(r.version, r.rejected_version ?? 0);
         const f = floors.get(r.device_id);
-        if (!f) floors.set(r.device_id, { version: seen, hash: null, policy: null, policyVersion: null });
+        if (!f)
+          floors.set(r.device_id, { version: seen, hash: null, policy: null, policyVersion: null });
         else if (seen > f.version) f.version = seen;
       }
       return floors;
     }
     for (const r of await tx.findBy(DeviceDesired, { domain, deviceId: In(ids) }))
-      floors.set(r.deviceId, { version: r.version, hash: r.hash, policy: r.policy, policyVersion: r.policyVersion });
+      floors.set(r.deviceId, {
+        version: r.version,
+        hash: r.hash,
+        policy: r.policy,
+        policyVersion: r.policyVersion,
+      });
     for (const r of await tx.findBy(DeviceReported, { domain, deviceId: In(ids) })) {
       const seen = Math.max(r.version, r.rejectedVersion ?? 0);
       const f = floors.get(r.deviceId);
-      if (!f) floors.set(r.deviceId, { version: seen, hash: null, policy: null, policyVersion: null });
+      if (!f)
+        floors.set(r.deviceId, { version: seen, hash: null, policy: null, policyVersion: null });
       else if (seen > f.version) f.version = seen;
     }
     return floors;
@@ -507,7 +595,10 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
  * statement per 5,000 rows (the rows as one JSON parameter), on SQLite
  * TypeORM's upsert per 500 rows (8 columns × 500 stays under its 32766 variables).
  */
-export async function upsertDesired(tx: EntityManager, rows: readonly DeviceDesired[]): Promise<void> {
+export async function upsertDesired(
+  tx: EntityManager,
+  rows: readonly DeviceDesired[],
+): Promise<void> {
   if (!isPostgres(tx.connection)) {
     for (const part of chunks(rows)) await tx.upsert(DeviceDesired, part, ['deviceId', 'domain']);
     return;

@@ -84,7 +84,6 @@ function firstRule(sim: SimulatedDevice): string | undefined {
   return (sim.applied.get('policy')?.spec as Json | undefined)?.rules?.[0]?.name;
 }
 
-
 const setups: Array<{
   name: string;
   db: () => Promise<TestDatabase>;

@@ -40,7 +40,12 @@ export class MetricsService {
         name: 'netmirror_fleet_mqtt_connected',
         help: 'Whether the control loop is connected to the broker (1) or not (0).',
         type: 'gauge',
-        samples: [{ labels: { replica: this.control.replicaId, mqtt: this.control.mqtt5 ? '5' : '3.1.1' }, value: this.control.connected ? 1 : 0 }],
+        samples: [
+          {
+            labels: { replica: this.control.replicaId, mqtt: this.control.mqtt5 ? '5' : '3.1.1' },
+            value: this.control.connected ? 1 : 0,
+          },
+        ],
       },
       {
         name: 'netmirror_fleet_messages_received_total',

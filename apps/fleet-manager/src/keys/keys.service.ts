@@ -19,7 +19,12 @@ import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { ControlService } from '../control/control.service.js';
 import { DeviceDesired } from '../device-state/device-desired.entity.js';
-import { DeviceStateService, findByDeviceIds, inWindow, upsertDesired } from '../device-state/device-state.service.js';
+import {
+  DeviceStateService,
+  findByDeviceIds,
+  inWindow,
+  upsertDesired,
+} from '../device-state/device-state.service.js';
 import { Device } from '../devices/device.entity.js';
 import { DataKeyRecord } from './data-key.entity.js';
 
@@ -56,7 +61,9 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
   }
 
   async list(): Promise<KeySetView> {
-    const rows = await this.ds.getRepository(DataKeyRecord).find({ order: { keySetVersion: 'DESC' } });
+    const rows = await this.ds
+      .getRepository(DataKeyRecord)
+      .find({ order: { keySetVersion: 'DESC' } });
     return {
       version: rows[0]?.keySetVersion ?? 0,
       keys: rows.map((r) => ({
@@ -74,7 +81,9 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
       const current = await this.activeKeys(tx);
       await this.addKey(tx, (current[0]?.keySetVersion ?? 0) + 1, actor);
     });
-    const ids = (await this.ds.getRepository(Device).find({ select: { id: true } })).map((d) => d.id);
+    const ids = (await this.ds.getRepository(Device).find({ select: { id: true } })).map(
+      (d) => d.id,
+    );
     await this.deliver(ids, true);
     return this.list();
   }
@@ -105,11 +114,21 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
       if (!force && want && want.version === version) {
         if (have && have.version >= version && have.hash === want.hash) continue; // in effect
         // Same version again, byte for byte: the agent treats it as the set it was sent.
-        delivery = { v: 1, type: 'keys', version, hash: want.hash, keys: want.spec as unknown as WrappedKey[], issuedAt: want.publishedAt.getTime() };
+        delivery = {
+          v: 1,
+          type: 'keys',
+          version,
+          hash: want.hash,
+          keys: want.spec as unknown as WrappedKey[],
+          issuedAt: want.publishedAt.getTime(),
+        };
       } else {
         if (want && want.version >= version && !force) continue;
         const recipient = createPublicKey(device.publicKeys.x25519); // parsed once for all its keys
-        delivery = buildKeyDelivery(version, keys.map((k) => this.wrapFor(device, recipient, k)));
+        delivery = buildKeyDelivery(
+          version,
+          keys.map((k) => this.wrapFor(device, recipient, k)),
+        );
         rows.push({
           deviceId: device.id,
           domain: 'keys',
@@ -126,7 +145,9 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
     await upsertDesired(this.ds.manager, rows);
     await inWindow(outgoing, PUBLISH_WINDOW, ({ deviceId, delivery }) =>
       this.control.publishKeys(deviceId, delivery).catch((err: Error) => {
-        this.log.warn(`key set v${version} to ${deviceId} not sent (${err.message}); sent again when it comes online`);
+        this.log.warn(
+          `key set v${version} to ${deviceId} not sent (${err.message}); sent again when it comes online`,
+        );
       }),
     );
   }
@@ -136,11 +157,19 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
       deviceId: device.id,
       keyId: key.keyId,
     });
-    return { keyId: key.keyId, alg: WRAP_ALG, wrapped: encodeWrappedKey(wrapped), notBefore: key.createdAt.getTime() };
+    return {
+      keyId: key.keyId,
+      alg: WRAP_ALG,
+      wrapped: encodeWrappedKey(wrapped),
+      notBefore: key.createdAt.getTime(),
+    };
   }
 
   private activeKeys(tx: EntityManager): Promise<DataKeyRecord[]> {
-    return tx.find(DataKeyRecord, { where: { retiredAt: IsNull() }, order: { keySetVersion: 'DESC' } });
+    return tx.find(DataKeyRecord, {
+      where: { retiredAt: IsNull() },
+      order: { keySetVersion: 'DESC' },
+    });
   }
 
   private async addKey(tx: EntityManager, version: number, actor: string): Promise<void> {
@@ -155,7 +184,8 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
     });
     const active = await this.activeKeys(tx);
     const retire = active.slice(KEYS_IN_USE).map((k) => k.keyId);
-    if (retire.length > 0) await tx.update(DataKeyRecord, { keyId: In(retire) }, { retiredAt: now });
+    if (retire.length > 0)
+      await tx.update(DataKeyRecord, { keyId: In(retire) }, { retiredAt: now });
     await this.audit.record(tx, {
       actor,
       action: version === 1 ? 'keys.create' : 'keys.rotate',
@@ -164,4 +194,3 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
     });
   }
 }
-

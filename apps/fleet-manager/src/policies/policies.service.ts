@@ -1,20 +1,11 @@
 // Policies and their immutable versions. Creating a version never changes a
 // device: rollouts (rollouts/) decide who gets which version and when.
-import {
-  ConflictException,
-  Inject,
-  Injectable,
-  NotFoundException,
-} from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { contentHash } from '@netmirror/protocol';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { Device, Labels } from '../devices/device.entity.js';
-import {
-  parseSpec,
-  type CreatePolicyDto,
-  type UpdatePolicyDto,
-} from './dto/policy.dto.js';
+import { parseSpec, type CreatePolicyDto, type UpdatePolicyDto } from './dto/policy.dto.js';
 import { Policy, type PolicyDomain } from './policy.entity.js';
 import { PolicyVersion } from './policy-version.entity.js';
 
@@ -27,11 +18,7 @@ export function governingPolicy(policies: readonly Policy[], labels: Labels): Po
   let best: Policy | null = null;
   for (const p of policies) {
     if (!labelsMatch(p.targetLabels, labels)) continue;
-    if (
-      !best ||
-      p.priority > best.priority ||
-      (p.priority === best.priority && p.name < best.name)
-    )
+    if (!best || p.priority > best.priority || (p.priority === best.priority && p.name < best.name))
       best = p;
   }
   return best;
@@ -156,7 +143,9 @@ export class PoliciesService {
 
   listVersions(name: string): Promise<PolicyVersion[]> {
     return this.get(name).then(() =>
-      this.ds.getRepository(PolicyVersion).find({ where: { policy: name }, order: { version: 'DESC' } }),
+      this.ds
+        .getRepository(PolicyVersion)
+        .find({ where: { policy: name }, order: { version: 'DESC' } }),
     );
   }
 

@@ -5,12 +5,7 @@ import type { DeviceOutcome, RolloutStrategy } from './rollout-plan.js';
 import type { PolicyDomain } from '../policies/policy.entity.js';
 
 export type RolloutRecordStatus =
-  | 'running'
-  | 'paused'
-  | 'completed'
-  | 'failed'
-  | 'aborted'
-  | 'rolled-back';
+  'running' | 'paused' | 'completed' | 'failed' | 'aborted' | 'rolled-back';
 
 export interface OutcomeEntry {
   outcome: DeviceOutcome;

@@ -114,12 +114,21 @@ export class RolloutsService implements OnApplicationBootstrap, OnApplicationShu
       record.status = 'rolled-back';
       record.reason = `rolled back to version ${previous.version} by ${actor}`;
       await this.save(tx, record);
-      await tx.update(Policy, { name: policy.name }, { deployedVersion: previous.version, updatedAt: new Date() });
+      await tx.update(
+        Policy,
+        { name: policy.name },
+        { deployedVersion: previous.version, updatedAt: new Date() },
+      );
       await this.audit.record(tx, {
         actor,
         action: 'rollout.rollback',
         target: `rollout:${id}`,
-        details: { policy: record.policy, from: record.version, to: previous.version, devices: reached.length },
+        details: {
+          policy: record.policy,
+          from: record.version,
+          to: previous.version,
+          devices: reached.length,
+        },
       });
       return { record, published };
     });
@@ -131,9 +140,11 @@ export class RolloutsService implements OnApplicationBootstrap, OnApplicationShu
 
   /** Judges outcomes and advances every running rollout; serialised. */
   tick(): Promise<void> {
-    this.ticking = this.ticking.then(() => this.advanceAll()).catch((err: Error) => {
-      this.log.warn(`rollout tick failed: ${err.message}`);
-    });
+    this.ticking = this.ticking
+      .then(() => this.advanceAll())
+      .catch((err: Error) => {
+        this.log.warn(`rollout tick failed: ${err.message}`);
+      });
     return this.ticking;
   }
 
@@ -153,16 +164,20 @@ export class RolloutsService implements OnApplicationBootstrap, OnApplicationShu
     let published: Published = [];
     const ok = await this.ds
       .transaction(async (tx) => {
-      if (step.action === 'push') {
-        const version = await this.policies.getVersion(record.policy, record.version, tx);
-        published = await this.state.assign(
-          tx,
-          record.domain,
-          step.devices.map((d) => assignment(d, version)),
-        );
-      } else if (step.status === 'completed') {
-        await tx.update(Policy, { name: record.policy }, { deployedVersion: record.version, updatedAt: new Date() });
-      }
+        if (step.action === 'push') {
+          const version = await this.policies.getVersion(record.policy, record.version, tx);
+          published = await this.state.assign(
+            tx,
+            record.domain,
+            step.devices.map((d) => assignment(d, version)),
+          );
+        } else if (step.status === 'completed') {
+          await tx.update(
+            Policy,
+            { name: record.policy },
+            { deployedVersion: record.version, updatedAt: new Date() },
+          );
+        }
         const reason = step.action === 'stop' ? step.reason : null;
         // Throwing rolls back the stage's desired state too.
         if (!(await this.persistIn(tx, record, rollout, reason))) throw new StaleRevision();
@@ -214,17 +229,20 @@ export class RolloutsService implements OnApplicationBootstrap, OnApplicationShu
    * fleet-wide deploy) and comparing them here.
    */
   private async judgePostgres(record: RolloutRecord, pending: string[]): Promise<boolean> {
-    const decided: Array<{ device_id: string; applied: boolean; error: string | null }> = await this.ds.query(
-      `SELECT d.device_id, COALESCE(r.version = d.version AND r.hash = d.hash, false) AS applied, r.error
+    const decided: Array<{ device_id: string; applied: boolean; error: string | null }> =
+      await this.ds.query(
+        `SELECT d.device_id, COALESCE(r.version = d.version AND r.hash = d.hash, false) AS applied, r.error
          FROM device_desired d
          JOIN device_reported r ON r.device_id = d.device_id AND r.domain = d.domain
         WHERE d.domain = $1 AND d.device_id = ANY($2::varchar[])
           AND d.policy = $3 AND d.policy_version = $4
           AND ((r.version = d.version AND r.hash = d.hash) OR (r.status = 'error' AND r.rejected_version = d.version))`,
-      [record.domain, pending, record.policy, record.version],
-    );
+        [record.domain, pending, record.policy, record.version],
+      );
     for (const r of decided)
-      record.outcomes[r.device_id] = r.applied ? { outcome: 'applied', error: null } : { outcome: 'error', error: r.error };
+      record.outcomes[r.device_id] = r.applied
+        ? { outcome: 'applied', error: null }
+        : { outcome: 'error', error: r.error };
     return decided.length > 0;
   }
 
@@ -243,7 +261,10 @@ export class RolloutsService implements OnApplicationBootstrap, OnApplicationShu
         throw new ConflictException(
           `policy "${name}" already has rollout ${active.id} (${active.status}); pause, abort or wait for it`,
         );
-      const devices = await tx.find(Device, { select: { id: true, labels: true }, order: { id: 'ASC' } });
+      const devices = await tx.find(Device, {
+        select: { id: true, labels: true },
+        order: { id: 'ASC' },
+      });
       const targets = (await this.policies.targets(policy, devices, tx)).map((d) => d.id);
       const effective = strategy ?? allAtOnce(targets.length);
       const rollout = new Rollout(targets, effective);
@@ -270,7 +291,13 @@ export class RolloutsService implements OnApplicationBootstrap, OnApplicationShu
         actor,
         action,
         target: `policy:${name}`,
-        details: { rollout: record.id, version, previousVersion: record.previousVersion, devices: targets.length, strategy: { ...effective } },
+        details: {
+          rollout: record.id,
+          version,
+          previousVersion: record.previousVersion,
+          devices: targets.length,
+          strategy: { ...effective },
+        },
       });
       return record;
     });
@@ -294,13 +321,24 @@ export class RolloutsService implements OnApplicationBootstrap, OnApplicationShu
       const reason = verb === 'abort' ? `aborted by ${actor}` : record.reason;
       if (!(await this.persistIn(tx, record, rollout, reason)))
         throw new ConflictException('rollout changed meanwhile; try again');
-      await this.audit.record(tx, { actor, action: `rollout.${verb}`, target: `rollout:${id}`, details: { policy: record.policy, version: record.version } });
+      await this.audit.record(tx, {
+        actor,
+        action: `rollout.${verb}`,
+        target: `rollout:${id}`,
+        details: { policy: record.policy, version: record.version },
+      });
       return record;
     });
   }
 
-  private persist(record: RolloutRecord, rollout: Rollout, reason: string | null): Promise<boolean> {
-    return this.ds.transaction((tx) => this.persistIn(tx, record, rollout, reason ?? record.reason));
+  private persist(
+    record: RolloutRecord,
+    rollout: Rollout,
+    reason: string | null,
+  ): Promise<boolean> {
+    return this.ds.transaction((tx) =>
+      this.persistIn(tx, record, rollout, reason ?? record.reason),
+    );
   }
 
   /** Writes the rollout's progress if nobody else has since the revision read. */
@@ -312,7 +350,8 @@ export class RolloutsService implements OnApplicationBootstrap, OnApplicationShu
   ): Promise<boolean> {
     const snap = rollout.snapshot();
     for (const [d, o] of Object.entries(snap.outcomes)) {
-      if (record.outcomes[d]?.outcome !== o) record.outcomes[d] = { outcome: o, error: record.outcomes[d]?.error ?? null };
+      if (record.outcomes[d]?.outcome !== o)
+        record.outcomes[d] = { outcome: o, error: record.outcomes[d]?.error ?? null };
     }
     record.status = snap.status;
     record.started = snap.started;

@@ -28,7 +28,9 @@ export interface TelemetryQuery {
 const DAY_MS = 86_400_000;
 
 @Injectable()
-export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+export class TelemetryService
+  implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
   readonly batcher: Batcher<{ deviceId: string; t: Telemetry }>;
   private pruneTimer: NodeJS.Timeout | null = null;
   /** Kept this long (days); older rows are deleted hourly. */
@@ -41,14 +43,20 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     // PostgreSQL: two batches at a time (rows do not depend on each other), so
     // the database can use a second core while the first batch is written.
     this.batcher = new Batcher(
-      { name: 'TelemetryIngest', delayMs: 50, maxItems: 5000, concurrency: ds.options.type === 'postgres' ? 2 : 1 },
+      {
+        name: 'TelemetryIngest',
+        delayMs: 50,
+        maxItems: 5000,
+        concurrency: ds.options.type === 'postgres' ? 2 : 1,
+      },
       (b) => this.store(b),
     );
   }
 
   onModuleInit(): void {
     this.control.on('telemetry', (m) => {
-      if (m.message.type === 'telemetry') this.batcher.add({ deviceId: m.route.deviceId, t: m.message });
+      if (m.message.type === 'telemetry')
+        this.batcher.add({ deviceId: m.route.deviceId, t: m.message });
     });
     this.pruneTimer = setInterval(() => void this.prune(), 3_600_000);
     this.pruneTimer.unref();
@@ -90,7 +98,9 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
       for (const r of rows) known.add(r.id);
     }
     const receivedAt = new Date();
-    const rows = batch.filter((b) => known.has(b.deviceId)).map((b) => toRecord(b.deviceId, b.t, receivedAt));
+    const rows = batch
+      .filter((b) => known.has(b.deviceId))
+      .map((b) => toRecord(b.deviceId, b.t, receivedAt));
     await this.ds.transaction(async (tx) => {
       // SQLite binds at most 32766 variables per statement: 11 columns × 500 rows stays below.
       for (let i = 0; i < rows.length; i += 500) {
@@ -155,10 +165,10 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
         [JSON.stringify(rows), receivedAt],
       );
       // GREATEST: the older of two concurrent batches may commit second.
-      await tx.query(`UPDATE devices SET last_seen_at = GREATEST(last_seen_at, $1) WHERE id = ANY($2::varchar[])`, [
-        receivedAt,
-        [...known],
-      ]);
+      await tx.query(
+        `UPDATE devices SET last_seen_at = GREATEST(last_seen_at, $1) WHERE id = ANY($2::varchar[])`,
+        [receivedAt, [...known]],
+      );
     });
   }
 }

@@ -146,7 +146,15 @@ export class SimulatedDevice {
     const running = this.applied.get(domain);
     await this.send(
       error === null
-        ? { v: 1, type: 'reported', domain, version: d.version, hash: d.hash, status: 'applied', appliedAt: Date.now() }
+        ? {
+            v: 1,
+            type: 'reported',
+            domain,
+            version: d.version,
+            hash: d.hash,
+            status: 'applied',
+            appliedAt: Date.now(),
+          }
         : {
             v: 1,
             type: 'reported',

@@ -18,7 +18,11 @@ export class ReportedDto {
   @ApiProperty({ enum: ['applied', 'error'] }) status!: 'applied' | 'error';
   @ApiProperty({ type: String, nullable: true }) error!: string | null;
   @ApiProperty({ type: Number, nullable: true }) rejectedVersion!: number | null;
-  @ApiProperty({ type: String, format: 'date-time', description: "the device's time of the apply or failure" })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    description: "the device's time of the apply or failure",
+  })
   at!: Date;
 }
 

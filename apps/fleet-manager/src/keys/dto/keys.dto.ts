@@ -8,7 +8,11 @@ export class DataKeyDto {
 }
 
 export class KeySetDto {
-  @ApiProperty({ type: Number, description: 'key-set version devices report back' }) version!: number;
-  @ApiProperty({ type: [DataKeyDto], description: 'metadata only; key material never leaves unwrapped' })
+  @ApiProperty({ type: Number, description: 'key-set version devices report back' })
+  version!: number;
+  @ApiProperty({
+    type: [DataKeyDto],
+    description: 'metadata only; key material never leaves unwrapped',
+  })
   keys!: DataKeyDto[];
 }

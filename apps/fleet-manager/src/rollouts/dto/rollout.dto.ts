@@ -24,7 +24,10 @@ export class RolloutStrategyDto {
   waves!: number[];
   @ApiProperty({ type: Number, description: 'failures allowed per stage before the rollout stops' })
   maxFailuresPerStage!: number;
-  @ApiProperty({ type: Number, description: 'share of a stage that must apply before the next, 0..1' })
+  @ApiProperty({
+    type: Number,
+    description: 'share of a stage that must apply before the next, 0..1',
+  })
   successRatio!: number;
 }
 
