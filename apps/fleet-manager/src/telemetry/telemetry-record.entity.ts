@@ -33,6 +33,7 @@ export class TelemetryRecord {
   @Column({ name: 'memory_bytes', type: 'bigint', transformer: bigintAsNumber })
   memoryBytes!: number;
 
+  // json on PostgreSQL (migration 1751700000000); TypeORM maps 'jsonb' to text on SQLite.
   @Column({ type: 'jsonb' })
   taps!: TapCounters[];
 

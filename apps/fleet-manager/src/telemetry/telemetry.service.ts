@@ -2,7 +2,8 @@
 // batch; a message seen twice is stored once), queried per device and time
 // range, pruned after a retention period. On PostgreSQL a batch is two
 // statements whatever its size: the rows travel as one JSON parameter
-// (jsonb_to_recordset), so the cost per message is a JSON.stringify, not
+// (json_to_recordset; the detail columns are json, see migration
+// 1751700000000), so the cost per message is a JSON.stringify, not
 // TypeORM building and escaping 11 parameters.
 import {
   Inject,
@@ -26,12 +27,16 @@ export interface TelemetryQuery {
 }
 
 const DAY_MS = 86_400_000;
+/** last_seen_at from telemetry is kept to this precision (presence itself comes from status messages). */
+const LAST_SEEN_STEP_MS = 10_000;
 
 @Injectable()
 export class TelemetryService
   implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
 {
   readonly batcher: Batcher<{ deviceId: string; t: Telemetry }>;
+  /** When this replica last moved each device's last_seen_at (ms). */
+  private readonly lastSeenWritten = new Map<string, number>();
   private pruneTimer: NodeJS.Timeout | null = null;
   /** Kept this long (days); older rows are deleted hourly. */
   retentionDays = 30;
@@ -126,21 +131,21 @@ export class TelemetryService
 
   /**
    * The same rows as store(): messages of unknown devices dropped, a message
-   * seen twice stored once (ON CONFLICT on device_id + at), and last_seen_at
-   * of every known device in the batch set to the batch time.
+   * seen twice stored once (ON CONFLICT on device_id + at). last_seen_at is
+   * moved at most every LAST_SEEN_STEP_MS per device: rewriting a device row
+   * for every message (a new row version and index entries each time in
+   * PostgreSQL) cost more than storing the message itself.
    */
   private async storePostgres(batch: Array<{ deviceId: string; t: Telemetry }>): Promise<void> {
     const receivedAt = new Date();
     const ids = [...new Set(batch.map((b) => b.deviceId))];
     await this.ds.transaction(async (tx) => {
-      // The batch's known devices, locked in one order: two batches are written
-      // at once, and both update these rows (no deadlock between them).
-      const locked: Array<{ id: string }> = await tx.query(
-        `SELECT id FROM devices WHERE id = ANY($1::varchar[]) ORDER BY id FOR UPDATE`,
+      const found: Array<{ id: string }> = await tx.query(
+        `SELECT id FROM devices WHERE id = ANY($1::varchar[])`,
         [ids],
       );
-      if (locked.length === 0) return;
-      const known = new Set(locked.map((r) => r.id));
+      if (found.length === 0) return;
+      const known = new Set(found.map((r) => r.id));
       const rows: PgTelemetryRow[] = [];
       for (const { deviceId, t } of batch) {
         if (!known.has(deviceId)) continue;
@@ -160,16 +165,34 @@ export class TelemetryService
       await tx.query(
         `INSERT INTO telemetry (device_id, at, received_at, packets_seen, packets_sent, packets_dropped, cpu_percent, memory_bytes, taps, destinations)
          SELECT r.d, r.a, $2, r.s, r.t, r.x, r.c, r.m, r.tp, r.ds
-           FROM jsonb_to_recordset($1::jsonb) AS r(d varchar, a timestamptz, s bigint, t bigint, x bigint, c real, m bigint, tp jsonb, ds jsonb)
+           FROM json_to_recordset($1::json) AS r(d varchar, a timestamptz, s bigint, t bigint, x bigint, c real, m bigint, tp json, ds json)
          ON CONFLICT DO NOTHING`,
         [JSON.stringify(rows), receivedAt],
       );
-      // GREATEST: the older of two concurrent batches may commit second.
+      const stale = this.claimLastSeen(known, receivedAt.getTime());
+      if (stale.length === 0) return;
+      // Locked in one order: two batches are written at once (no deadlock between
+      // them); GREATEST: the older of the two may commit second.
+      await tx.query(
+        `SELECT id FROM devices WHERE id = ANY($1::varchar[]) ORDER BY id FOR UPDATE`,
+        [stale],
+      );
       await tx.query(
         `UPDATE devices SET last_seen_at = GREATEST(last_seen_at, $1) WHERE id = ANY($2::varchar[])`,
-        [receivedAt, [...known]],
+        [receivedAt, stale],
       );
     });
+  }
+
+  /** Devices whose last_seen_at this replica has not moved for LAST_SEEN_STEP_MS; marks them moved now. */
+  private claimLastSeen(devices: Iterable<string>, now: number): string[] {
+    const out: string[] = [];
+    for (const id of devices) {
+      if (now - (this.lastSeenWritten.get(id) ?? 0) < LAST_SEEN_STEP_MS) continue;
+      this.lastSeenWritten.set(id, now);
+      out.push(id);
+    }
+    return out;
   }
 }
 
