@@ -1,4 +1,4 @@
-import { validateRuleSet } from '@netmirror/rules';
+import { validateRetention, validateRuleSet } from '@netmirror/rules';
 import type { MirrorSession } from '../pipeline/index.js';
 import { openSink, RecorderSink } from '../sinks/index.js';
 import type { RetentionSettings, Sink } from '../sinks/index.js';
@@ -81,8 +81,7 @@ export class Reconciler {
     }
     try {
       if (domain === 'policy') await this.applyPolicy(desired.spec as PolicySpec);
-      else if (domain === 'retention')
-        this.applyRetention(desired.spec as Partial<RetentionSettings>);
+      else if (domain === 'retention') this.applyRetention(desired.spec);
       else return fail(`unknown domain "${domain}"`);
     } catch (err) {
       return fail((err as Error).message);
@@ -109,18 +108,10 @@ export class Reconciler {
     if (retention) for (const s of all) if (s instanceof RecorderSink) s.setRetention(retention);
   }
 
-  private applyRetention(spec: Partial<RetentionSettings>): void {
-    if (typeof spec !== 'object' || spec === null) throw new Error('retention: expected an object');
-    for (const key of Object.keys(spec)) {
-      if (!['fileBytes', 'fileSeconds', 'maxAgeSeconds', 'maxTotalBytes'].includes(key)) {
-        throw new Error(`retention: unknown field "${key}"`);
-      }
-      const v = (spec as Record<string, unknown>)[key];
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-        throw new Error(`retention.${key}: expected a whole number >= 0`);
-    }
-    if (spec.fileBytes !== undefined && spec.fileBytes < 64 << 10)
-      throw new Error('retention.fileBytes: at least 65536');
-    for (const s of this.sinksByUri.values()) if (s instanceof RecorderSink) s.setRetention(spec);
+  /** Checked by the same code the fleet manager runs on input (libs/rules). */
+  private applyRetention(spec: unknown): void {
+    const settings = validateRetention(spec);
+    for (const s of this.sinksByUri.values())
+      if (s instanceof RecorderSink) s.setRetention(settings);
   }
 }

@@ -49,10 +49,6 @@ export class AlertsService implements OnModuleInit, BeforeApplicationShutdown {
     await this.batcher.flush();
   }
 
-  settle(): Promise<void> {
-    return this.batcher.flush();
-  }
-
   list(q: AlertQuery): Promise<AlertRecord[]> {
     return this.ds.getRepository(AlertRecord).find({
       where: {

@@ -174,11 +174,6 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
     await Promise.all([this.reports.flush(), this.statuses.flush()]);
   }
 
-  /** Waits until every message received so far is stored (tests, shutdown). */
-  async settle(): Promise<void> {
-    await Promise.all([this.reports.flush(), this.statuses.flush()]);
-  }
-
   // ---- desired ----
 
   /**
