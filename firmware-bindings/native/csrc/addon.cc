@@ -1,7 +1,8 @@
 // @netmirror/native: the few things JavaScript cannot do, or cannot do fast.
-// Each area registers its own functions; see bpf.cc and sockets.cc.
+// Each area registers its own functions; see bpf.cc, sockets.cc, memory.cc and afpacket.cc.
 #include <napi.h>
 
+#include "afpacket.h"
 #include "bpf.h"
 #include "memory.h"
 #include "sockets.h"
@@ -10,6 +11,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nm::InitBpf(env, exports);
   nm::InitSockets(env, exports);
   nm::InitMemory(env, exports);
+  nm::InitAfPacket(env, exports);
   return exports;
 }
 

@@ -28,3 +28,24 @@ export {
 } from './sockets.js';
 export type { IpFamily, UdpSocketOptions } from './sockets.js';
 export { copyBatch } from './memory.js';
+export {
+  FanoutMode,
+  FanoutFlag,
+  TP_STATUS_VLAN_VALID,
+  TP_STATUS_VLAN_TPID_VALID,
+  openPacketRing,
+  nextBlock,
+  releaseBlock,
+  stats,
+  closeRing,
+  walkBlock,
+  restoreVlanTag,
+  frameBytes,
+} from './afpacket.js';
+export type {
+  PacketRingOptions,
+  PacketRing,
+  PacketRingStats,
+  PacketBlock,
+  RingFrame,
+} from './afpacket.js';

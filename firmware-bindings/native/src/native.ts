@@ -53,6 +53,22 @@ export interface NativeBinding {
     done: (sent: number, errno: number) => void,
   ): void;
   readonly sendBatchMax: number;
+  openPacketRing(
+    ifname: string,
+    blockSize: number,
+    blockCount: number,
+    frameSize: number,
+    timeoutMs: number,
+    fanoutGroup: number,
+    fanoutMode: number,
+  ): number;
+  nextBlock(
+    handle: number,
+    timeoutMs: number,
+  ): { view: Buffer; packets: number; seq: number; firstOffset: number } | null;
+  releaseBlock(handle: number): void;
+  packetStats(handle: number): { packets: number; drops: number; freezeQueueCount: number };
+  closeRing(handle: number): void;
 }
 
 const require = createRequire(import.meta.url);

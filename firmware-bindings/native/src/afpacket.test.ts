@@ -1,0 +1,259 @@
+// AF_PACKET TPACKET_V3 ring against real traffic: a veth pair with one end in
+// the root namespace (unique name, IPv6 off, no address, so nothing but our
+// probes crosses it) and the other in a namespace of its own, from which
+// python3 sends sequence-numbered probe frames with a raw AF_PACKET socket.
+// Untagged, 802.1Q, QinQ (802.1ad outer) and double-802.1Q probes go to a MAC
+// nobody owns, so nothing replies. Needs root, ip and python3.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  closeRing,
+  FanoutMode,
+  frameBytes,
+  nextBlock,
+  openPacketRing,
+  releaseBlock,
+  restoreVlanTag,
+  stats,
+  walkBlock,
+  type PacketRing,
+} from './afpacket.js';
+
+const tag = `${process.pid % 100000}${randomBytes(2).toString('hex')}`;
+const NS = `nm-afp-${tag}`;
+const HOST_IF = `nmafh${tag}`; // root namespace end (<= 15 chars)
+const PEER_IF = `nmafp${tag}`; // end inside NS
+const N = 500;
+const MAGIC = 0x4e4d4146; // "NMAF"
+const DST = Buffer.from('02005e000a01', 'hex'); // locally administered, nobody owns it
+const SRC = Buffer.from('02005e000a02', 'hex');
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, {
+    timeout: 10_000,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+function quiet(cmd: string, args: string[]): void {
+  try {
+    sh(cmd, args);
+  } catch {
+    // already gone
+  }
+}
+
+type Kind = 'untagged' | 'dot1q' | 'qinq' | 'dot1q-dot1q';
+const KINDS: Kind[] = ['untagged', 'dot1q', 'qinq', 'dot1q-dot1q'];
+
+/** Probe i as it goes on the wire: tags by i % 4, payload 46..1400 bytes, seq inside. */
+function probe(i: number): Buffer {
+  const kind = KINDS[i % 4];
+  const vid = 1 + ((i * 37) % 4094);
+  const pcp = i % 8;
+  const tags: Buffer[] = [];
+  const tagOf = (tpid: number, tci: number) => {
+    const t = Buffer.alloc(4);
+    t.writeUInt16BE(tpid, 0);
+    t.writeUInt16BE(tci, 2);
+    return t;
+  };
+  if (kind === 'dot1q') tags.push(tagOf(0x8100, (pcp << 13) | vid));
+  if (kind === 'qinq') tags.push(tagOf(0x88a8, (pcp << 13) | vid), tagOf(0x8100, 100 + (i % 50)));
+  if (kind === 'dot1q-dot1q') tags.push(tagOf(0x8100, vid), tagOf(0x8100, 200 + (i % 50)));
+  const payload = Buffer.alloc(46 + ((i * 131) % 1355));
+  payload.writeUInt16BE(0x88b5, 0); // local experimental EtherType
+  payload.writeUInt32BE(MAGIC, 2);
+  payload.writeUInt32BE(i, 6);
+  for (let j = 10; j < payload.length; j++) payload[j] = (i + j * 7) & 0xff;
+  return Buffer.concat([DST, SRC, ...tags, payload]);
+}
+
+/** The sequence number of a frame restored to wire form, or -1 if it is not a probe. */
+function seqOf(wire: Buffer): number {
+  let at = 12;
+  for (let k = 0; k < 3 && at + 2 <= wire.length; k++) {
+    const type = wire.readUInt16BE(at);
+    if (type === 0x8100 || type === 0x88a8) at += 4;
+    else break;
+  }
+  if (
+    at + 10 > wire.length ||
+    wire.readUInt16BE(at) !== 0x88b5 ||
+    wire.readUInt32BE(at + 2) !== MAGIC
+  )
+    return -1;
+  return wire.readUInt32BE(at + 6);
+}
+
+// Sends every frame of a file (u16 BE length, bytes)* out of argv[1], one
+// send() each, then prints how many went. Bounded by the file's contents.
+const SENDER = `
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+data = open(sys.argv[2], 'rb').read()
+at = n = 0
+while at < len(data):
+    (l,) = struct.unpack_from('>H', data, at)
+    s.send(data[at + 2:at + 2 + l])
+    at += 2 + l
+    n += 1
+print(n)
+`;
+
+describe('AF_PACKET TPACKET_V3 ring', () => {
+  let tmp = '';
+
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'nm-afpacket-'));
+    sh('ip', ['netns', 'add', NS]);
+    sh('ip', [
+      'netns',
+      'exec',
+      NS,
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv6.conf.default.disable_ipv6=1',
+    ]);
+    sh('ip', ['link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', PEER_IF, 'netns', NS]);
+    sh('sysctl', ['-q', '-w', `net.ipv6.conf.${HOST_IF}.disable_ipv6=1`]);
+    sh('ip', ['link', 'set', HOST_IF, 'up']);
+    sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'up']);
+  }, 30_000);
+
+  afterAll(() => {
+    quiet('ip', ['link', 'del', HOST_IF]);
+    quiet('ip', ['netns', 'del', NS]);
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('receives every probe exactly once, byte for byte with VLAN tags put back, and counts no drops', () => {
+    const probes = Array.from({ length: N }, (_, i) => probe(i));
+    // 4 × 64 KiB: each batch of 100 probes (< 80 KiB) fits, and 5 batches
+    // wrap the ring, so blocks (and their mapped addresses) are reused.
+    const BATCH = 100;
+    const ring: PacketRing = openPacketRing(HOST_IF, {
+      blockSize: 1 << 16,
+      blockCount: 4,
+      timeoutMs: 20,
+    });
+    const seen = new Array<number>(N).fill(0);
+    const strangers: string[] = [];
+    let frames = 0;
+    let tagged = 0;
+    let blocks = 0;
+    let lastSeq = -1;
+    try {
+      for (let first = 0; first < N; first += BATCH) {
+        const batch = probes.slice(first, first + BATCH);
+        const file = join(tmp, `probes-${first}.bin`);
+        writeFileSync(
+          file,
+          Buffer.concat(batch.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p])),
+        );
+        const sent = sh('ip', ['netns', 'exec', NS, 'python3', '-c', SENDER, PEER_IF, file]);
+        expect(Number(sent.trim())).toBe(batch.length);
+
+        const deadline = Date.now() + 10_000;
+        for (
+          let round = 0;
+          round < 1000 && frames < first + batch.length && Date.now() < deadline;
+          round++
+        ) {
+          const block = nextBlock(ring, 100);
+          if (!block) continue;
+          blocks++;
+          try {
+            if (lastSeq >= 0) expect(block.seq).toBe(lastSeq + 1);
+            lastSeq = block.seq;
+            let inBlock = 0;
+            for (const f of walkBlock(block)) {
+              inBlock++;
+              frames++;
+              expect(f.caplen).toBe(f.len); // nothing cut
+              expect(f.sec).toBeGreaterThan(0);
+              if (f.vlan) tagged++;
+              const wire = frameBytes(block, f);
+              const seq = seqOf(wire);
+              if (seq < 0 || seq >= N) {
+                strangers.push(wire.subarray(0, 64).toString('hex'));
+                continue;
+              }
+              seen[seq]++;
+              // Exactly the bytes sent, and the kernel moved exactly the outer tag.
+              expect(wire.equals(probes[seq]), `probe ${seq} (${KINDS[seq % 4]})`).toBe(true);
+              expect(f.vlan !== null, `probe ${seq} tag in metadata`).toBe(
+                KINDS[seq % 4] !== 'untagged',
+              );
+            }
+            expect(inBlock).toBe(block.packets);
+          } finally {
+            releaseBlock(ring);
+          }
+          expect(block.view.length, 'a released block view is detached').toBe(0);
+        }
+      }
+      expect(blocks).toBeGreaterThan(4); // the ring wrapped
+      expect(strangers).toEqual([]);
+      expect(seen.filter((c) => c !== 1).length, 'probes not seen exactly once').toBe(0);
+      expect(frames).toBe(N);
+      expect(tagged).toBe((N * 3) / 4);
+      // Nothing more arrives (bounded wait of one retire period and some).
+      const extra = nextBlock(ring, 200);
+      if (extra) releaseBlock(ring);
+      expect(extra).toBeNull();
+      const st = stats(ring);
+      expect(st).toEqual({ packets: N, drops: 0, freezeQueueCount: 0 });
+    } finally {
+      closeRing(ring);
+    }
+  }, 30_000);
+
+  it('refuses misuse without touching the ring', () => {
+    expect(() =>
+      openPacketRing(`nope${tag}`, { blockSize: 4096, blockCount: 2, timeoutMs: 10 }),
+    ).toThrow(expect.objectContaining({ code: 'ENODEV' }));
+    expect(() =>
+      openPacketRing(HOST_IF, { blockSize: 1000, blockCount: 2, timeoutMs: 10 }),
+    ).toThrow(RangeError);
+    const ring = openPacketRing(HOST_IF, { blockSize: 4096, blockCount: 2, timeoutMs: 10 });
+    expect(() => releaseBlock(ring)).toThrow(/no block is held/);
+    expect(nextBlock(ring, 0)).toBeNull();
+    closeRing(ring);
+    expect(() => closeRing(ring)).toThrow(TypeError);
+    expect(() => nextBlock(ring, 0)).toThrow(TypeError);
+    // Two rings join one fanout group (only the set-up is checked here).
+    const group = 1 + (process.pid % 60000);
+    const opts = {
+      blockSize: 4096,
+      blockCount: 2,
+      timeoutMs: 10,
+      fanout: { group, mode: FanoutMode.HASH },
+    };
+    const a = openPacketRing(HOST_IF, opts);
+    try {
+      const b = openPacketRing(HOST_IF, opts);
+      closeRing(b);
+    } finally {
+      closeRing(a);
+    }
+  });
+
+  it('restoreVlanTag inserts TPID and TCI after the MAC addresses', () => {
+    const untagged = Buffer.from('ffffffffffff0200000000010800abcd', 'hex');
+    expect(restoreVlanTag(untagged, 0x2064).toString('hex')).toBe(
+      'ffffffffffff020000000001810020640800abcd',
+    );
+    expect(restoreVlanTag(untagged, 5, 0x88a8).toString('hex')).toBe(
+      'ffffffffffff020000000001' + '88a80005' + '0800abcd',
+    );
+    expect(() => restoreVlanTag(Buffer.alloc(11), 1)).toThrow(RangeError);
+  });
+});
