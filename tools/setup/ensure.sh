@@ -27,7 +27,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-if [ ! -f firmware-bindings/native/build/Release/netmirror_native.node ]; then
+addon=firmware-bindings/native/build/Release/netmirror_native.node
+# Rebuilt when missing or older than its sources (a pull that adds native code).
+if [ ! -f "$addon" ] || [ -n "$(find firmware-bindings/native/csrc firmware-bindings/native/binding.gyp -newer "$addon" | head -1)" ]; then
   echo "setup: building the native addon"
   (cd firmware-bindings/native && npx --no-install node-gyp rebuild >/dev/null)
 fi
