@@ -17,6 +17,7 @@ import {
 } from '@netmirror/fleet-manager';
 import { ControlClient, TopicTree, buildDesired } from '@netmirror/protocol';
 import { startAgent, type AgentProcess } from './support/agent-process.js';
+import { until } from './support/until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -65,20 +66,6 @@ const DNS = {
   destinations: { lake: 'record:recordings' },
   rules: [rule('dns', { protocol: 'udp', port: 53 })],
 };
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  ms = 20_000,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Each recorded frame's class, in order, by tshark. */
 function recordedClasses(dir: string): string[] {

@@ -12,6 +12,7 @@ import { writeCaptureFile } from '@netmirror/capgen';
 import { startFleetManager, type FleetManagerHandle } from '@netmirror/fleet-manager';
 import { TopicTree } from '@netmirror/protocol';
 import { startAgent, type AgentProcess } from './support/agent-process.js';
+import { until } from './support/until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -21,20 +22,6 @@ const WEB = {
     { name: 'web', priority: 10, match: { protocol: 'tcp', port: 443 }, destinations: ['lake'] },
   ],
 };
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  ms = 20_000,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('a real agent over mqtts:// (mqttTls)', { timeout: 60_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'nm-tls-e2e-'));

@@ -14,12 +14,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { dataSourceOptionsFromUrl } from './database/data-source.js';
-import { startFleetManager, type FleetManagerHandle, type FleetManagerOptions } from './main.js';
-import {
-  postgresTestDatabase,
-  sqliteTestDatabase,
-  type TestDatabase,
-} from './testing/databases.js';
+import { startFleetManager, type FleetManagerHandle } from './main.js';
+import { TEST_STACKS, type TestDatabase } from './testing/databases.js';
 import { client, type Reply } from './testing/http.js';
 
 type Json = Record<string, unknown>;
@@ -60,25 +56,7 @@ function spkiSha256(certPem: string): string {
   return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
 }
 
-const setups: Array<{
-  name: string;
-  db: () => Promise<TestDatabase>;
-  broker: Partial<FleetManagerOptions>;
-}> = [
-  {
-    name: 'SQLite + embedded aedes',
-    db: async () => sqliteTestDatabase(),
-    broker: { embeddedBrokerPort: 0 },
-  },
-  {
-    name: 'PostgreSQL + Mosquitto',
-    db: postgresTestDatabase,
-    // A topic root of its own: other runs may share this Mosquitto.
-    broker: { brokerUrl: 'mqtt://127.0.0.1:1883', topicRoot: `nmtest/fm-${process.pid}/v1` },
-  },
-];
-
-describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
+describe.each(TEST_STACKS)('fleet manager on $name', ({ db: makeDb, broker }) => {
   let db: TestDatabase;
   let fm: FleetManagerHandle;
   let api: ReturnType<typeof client>;
@@ -91,6 +69,8 @@ describe.each(setups)('fleet manager on $name', ({ db: makeDb, broker }) => {
       httpPort: 0,
       logger: false,
       now,
+      // A topic root of its own: other runs may share the Mosquitto.
+      topicRoot: `nmtest/fm-${process.pid}/v1`,
       ...broker,
     });
     api = client(fm.url);

@@ -23,6 +23,7 @@ import { client } from './testing/http.js';
 import { tryConnect } from './testing/mqtt-connect.js';
 import { startPrivateMosquitto, type PrivateMosquitto } from './testing/private-mosquitto.js';
 import { SimulatedDevice } from './testing/simulated-device.js';
+import { until } from './testing/until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -32,20 +33,6 @@ const POLICY = {
   rules: [{ name: 'web', priority: 10, match: { port: 443 }, destinations: ['lake'] }],
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  ms = 15_000,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('mqttTls with Mosquitto 2.0 from deploy/mosquitto', { timeout: 40_000 }, () => {
   let db: TestDatabase;

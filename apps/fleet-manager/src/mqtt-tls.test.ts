@@ -24,6 +24,7 @@ import { sqliteTestDatabase, type TestDatabase } from './testing/databases.js';
 import { client } from './testing/http.js';
 import { tryConnect } from './testing/mqtt-connect.js';
 import { SimulatedDevice } from './testing/simulated-device.js';
+import { until } from './testing/until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -33,19 +34,6 @@ const POLICY = {
 };
 const FORGED_HASH = `sha256:${'ab'.repeat(32)}`;
 
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  ms = 15_000,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('MqttAcl', () => {

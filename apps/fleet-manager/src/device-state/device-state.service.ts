@@ -65,6 +65,14 @@ interface StoredReport {
   report: ReportedState;
 }
 
+/** What a device has seen in a domain: its highest version, and what it is desired at now. */
+interface VersionFloor {
+  version: number;
+  hash: string | null;
+  policy: string | null;
+  policyVersion: number | null;
+}
+
 const CHUNK = 500;
 /** Rows per statement on PostgreSQL (one JSON parameter each, no variable limit). */
 const PG_CHUNK = 5000;
@@ -521,60 +529,29 @@ export class DeviceStateService implements OnModuleInit, BeforeApplicationShutdo
     tx: EntityManager,
     domain: StateDomain,
     ids: string[],
-  ): Promise<
-    Map<
-      string,
-      { version: number; hash: string | null; policy: string | null; policyVersion: number | null }
-    >
-  > {
-    const floors = new Map<
-      string,
-      { version: number; hash: string | null; policy: string | null; policyVersion: number | null }
-    >();
-    if (isPostgres(tx.connection)) {
-      // The same two reads without the spec column (JSON nobody looks at here).
-      const desired: Array<{
-        device_id: string;
-        version: number;
-        hash: string;
-        policy: string | null;
-        policy_version: number | null;
-      }> = await tx.query(
-        `SELECT device_id, version, hash, policy, policy_version FROM device_desired WHERE domain = $1 AND device_id = ANY($2::varchar[])`,
-        [domain, ids],
-      );
-      for (const r of desired)
-        floors.set(r.device_id, {
-          version: r.version,
-          hash: r.hash,
-          policy: r.policy,
-          policyVersion: r.policy_version,
-        });
-      const reported: Array<{
-        device_id: string;
-        version: number;
-        rejected_version: number | null;
-      }> = await tx.query(
-        `SELECT device_id, version, rejected_version FROM device_reported WHERE domain = $1 AND device_id = ANY($2::varchar[])`,
-        [domain, ids],
-      );
-      for (const r of reported) {
-        const seen = Math.max(r.version, r.rejected_version ?? 0);
-        const f = floors.get(r.device_id);
-        if (!f)
-          floors.set(r.device_id, { version: seen, hash: null, policy: null, policyVersion: null });
-        else if (seen > f.version) f.version = seen;
-      }
-      return floors;
-    }
-    for (const r of await tx.findBy(DeviceDesired, { domain, deviceId: In(ids) }))
+  ): Promise<Map<string, VersionFloor>> {
+    const floors = new Map<string, VersionFloor>();
+    // Without the spec column: JSON nobody looks at here.
+    const desired = await findByDeviceIds(tx, DeviceDesired, 'deviceId', ids, { domain }, [
+      'deviceId',
+      'version',
+      'hash',
+      'policy',
+      'policyVersion',
+    ]);
+    for (const r of desired)
       floors.set(r.deviceId, {
         version: r.version,
         hash: r.hash,
         policy: r.policy,
         policyVersion: r.policyVersion,
       });
-    for (const r of await tx.findBy(DeviceReported, { domain, deviceId: In(ids) })) {
+    const reported = await findByDeviceIds(tx, DeviceReported, 'deviceId', ids, { domain }, [
+      'deviceId',
+      'version',
+      'rejectedVersion',
+    ]);
+    for (const r of reported) {
       const seen = Math.max(r.version, r.rejectedVersion ?? 0);
       const f = floors.get(r.deviceId);
       if (!f)

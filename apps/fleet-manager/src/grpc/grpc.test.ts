@@ -16,12 +16,8 @@ import {
 import { TopicTree } from '@netmirror/protocol';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFleetManager, type FleetManagerHandle, type FleetManagerOptions } from '../main.js';
-import {
-  postgresTestDatabase,
-  sqliteTestDatabase,
-  type TestDatabase,
-} from '../testing/databases.js';
+import { startFleetManager, type FleetManagerHandle } from '../main.js';
+import { sqliteTestDatabase, TEST_STACKS, type TestDatabase } from '../testing/databases.js';
 import { client, type Reply } from '../testing/http.js';
 import { SimulatedDevice } from '../testing/simulated-device.js';
 import { until } from '../testing/until.js';
@@ -84,24 +80,7 @@ function firstRule(sim: SimulatedDevice): string | undefined {
   return (sim.applied.get('policy')?.spec as Json | undefined)?.rules?.[0]?.name;
 }
 
-const setups: Array<{
-  name: string;
-  db: () => Promise<TestDatabase>;
-  broker: Partial<FleetManagerOptions>;
-}> = [
-  {
-    name: 'SQLite + embedded aedes',
-    db: async () => sqliteTestDatabase(),
-    broker: { embeddedBrokerPort: 0 },
-  },
-  {
-    name: 'PostgreSQL + Mosquitto',
-    db: postgresTestDatabase,
-    broker: { brokerUrl: 'mqtt://127.0.0.1:1883' },
-  },
-];
-
-describe.each(setups)('gRPC API on $name', { timeout: 30_000 }, ({ db: makeDb, broker }) => {
+describe.each(TEST_STACKS)('gRPC API on $name', { timeout: 30_000 }, ({ db: makeDb, broker }) => {
   let db: TestDatabase;
   let fm: FleetManagerHandle;
   let grpc: FleetApi; // acting as operator "bob"

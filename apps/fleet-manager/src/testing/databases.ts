@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { FleetManagerOptions } from '../main.js';
 
 export interface TestDatabase {
   kind: 'sqlite' | 'postgres';
@@ -50,3 +51,24 @@ export async function postgresTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** The two stacks every control-plane suite runs on: the embedded defaults and production. */
+export interface TestStack {
+  name: string;
+  db: () => Promise<TestDatabase>;
+  /** Broker options for startFleetManager. */
+  broker: Pick<FleetManagerOptions, 'embeddedBrokerPort' | 'brokerUrl'>;
+}
+
+export const TEST_STACKS: TestStack[] = [
+  {
+    name: 'SQLite + embedded aedes',
+    db: async () => sqliteTestDatabase(),
+    broker: { embeddedBrokerPort: 0 },
+  },
+  {
+    name: 'PostgreSQL + Mosquitto',
+    db: postgresTestDatabase,
+    broker: { brokerUrl: 'mqtt://127.0.0.1:1883' },
+  },
+];
