@@ -8,12 +8,14 @@
 // detaches the view, so a stale Buffer reads as empty instead of reading
 // memory the kernel is writing again.
 //
-// One block is held at a time per ring, in ring order. Everything here is
-// synchronous: nextBlock's poll() blocks the calling thread for at most
-// timeoutMs (run captures in a worker thread to keep an event loop free).
+// One block is held at a time per ring, in ring order. nextBlock with a
+// timeout blocks the calling thread for at most that long; with 0 it only
+// looks. An event loop instead calls pollRing, which calls back once the ring
+// has a block for user space (libuv watches the socket), and then nextBlock(0).
 #include "afpacket.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -22,19 +24,33 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <uv.h>
 
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "args.h"
 
 namespace nm {
 namespace {
 
+// The event-loop watch of one ring: a libuv poll handle, freed in its close
+// callback (libuv finishes closing a handle on a later loop turn).
+struct RingWatch {
+  uv_poll_t handle;
+  napi_env env;
+  Napi::FunctionReference callback;  // empty while not armed
+};
+
+constexpr unsigned kReserve = 4;
+
 struct Ring {
   int fd;
+  RingWatch* watch = nullptr;
   napi_env env;
   uint8_t* map;
   size_t mapLen;
@@ -61,9 +77,19 @@ void DetachView(Ring* r) {
   r->view.Reset();
 }
 
+void CloseWatch(Ring* r) {
+  if (!r->watch) return;
+  r->watch->callback.Reset();
+  // uv_close stops the poll before the fd is closed, as libuv requires.
+  uv_close(reinterpret_cast<uv_handle_t*>(&r->watch->handle),
+           [](uv_handle_t* h) { delete static_cast<RingWatch*>(h->data); });
+  r->watch = nullptr;
+}
+
 void Destroy(Ring* r, bool detach) {
   if (detach) DetachView(r);
   else r->view.Reset();
+  CloseWatch(r);
   munmap(r->map, r->mapLen);
   close(r->fd);
 }
@@ -99,14 +125,16 @@ Ring* ArgRing(const Napi::CallbackInfo& info, size_t i, const char* fn) {
 }
 
 // openPacketRing(ifname, blockSize, blockCount, frameSize, timeoutMs,
-//                fanoutGroup, fanoutMode): handle
-// fanoutGroup -1: no fanout.
+//                fanoutGroup, fanoutMode, promiscuous): handle
+// fanoutGroup -1: no fanout. Every frame gets kReserve bytes of headroom
+// after the sockaddr_ll, room to put back the VLAN tag the kernel took out.
 Napi::Value OpenPacketRing(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "openPacketRing";
-  if (MissingArgs(info, 7, fn)) return env.Undefined();
+  if (MissingArgs(info, 8, fn)) return env.Undefined();
   std::string ifname;
   int64_t blockSize, blockCount, frameSize, timeoutMs, group, mode;
+  bool promiscuous;
   const long page = sysconf(_SC_PAGESIZE);
   if (!ArgString(info, 0, fn, "ifname", &ifname) ||
       !ArgInt(info, 1, fn, "blockSize", page, 1 << 30, &blockSize) ||
@@ -114,7 +142,7 @@ Napi::Value OpenPacketRing(const Napi::CallbackInfo& info) {
       !ArgInt(info, 3, fn, "frameSize", TPACKET_ALIGNMENT, 1 << 30, &frameSize) ||
       !ArgInt(info, 4, fn, "timeoutMs", 1, 60000, &timeoutMs) ||
       !ArgInt(info, 5, fn, "fanoutGroup", -1, 0xffff, &group) ||
-      !ArgInt(info, 6, fn, "fanoutMode", 0, 0xffff, &mode))
+      !ArgInt(info, 6, fn, "fanoutMode", 0, 0xffff, &mode) || !ArgBool(info, 7, fn, "promiscuous", &promiscuous))
     return env.Undefined();
   if (blockSize % page != 0 || frameSize % TPACKET_ALIGNMENT != 0 || blockSize % frameSize != 0 ||
       blockSize * blockCount > (int64_t{1} << 34)) {
@@ -145,6 +173,8 @@ Napi::Value OpenPacketRing(const Napi::CallbackInfo& info) {
   };
   int version = TPACKET_V3;
   if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0) return fail("setsockopt");
+  const unsigned reserve = kReserve;
+  if (setsockopt(fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) != 0) return fail("setsockopt");
   tpacket_req3 req{};
   req.tp_block_size = static_cast<unsigned>(blockSize);
   req.tp_block_nr = static_cast<unsigned>(blockCount);
@@ -165,6 +195,16 @@ Napi::Value OpenPacketRing(const Napi::CallbackInfo& info) {
   if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
     munmap(map, mapLen);
     return fail("bind");
+  }
+  if (promiscuous) {
+    // Per socket: the kernel drops the membership when the socket closes.
+    packet_mreq mr{};
+    mr.mr_ifindex = static_cast<int>(ifindex);
+    mr.mr_type = PACKET_MR_PROMISC;
+    if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0) {
+      munmap(map, mapLen);
+      return fail("setsockopt");
+    }
   }
   if (group >= 0) {
     int arg = static_cast<int>(group | (mode << 16));
@@ -247,6 +287,87 @@ Napi::Value ReleaseBlock(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// pollRing(handle, callback): calls callback() once, from the event loop,
+// when the socket is readable (a block is ready for user space, or an error
+// is pending). Re-arming while armed replaces the callback.
+void OnRingReadable(uv_poll_t* h, int, int) {
+  RingWatch* w = static_cast<RingWatch*>(h->data);
+  uv_poll_stop(h);
+  if (w->callback.IsEmpty()) return;
+  Napi::Env env(w->env);
+  Napi::HandleScope scope(env);
+  Napi::Function fn = w->callback.Value();
+  w->callback.Reset();
+  fn.MakeCallback(env.Global(), {});
+}
+
+Napi::Value PollRing(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "pollRing";
+  if (MissingArgs(info, 2, fn)) return env.Undefined();
+  Ring* r = ArgRing(info, 0, fn);
+  if (!r) return env.Undefined();
+  if (!info[1].IsFunction()) {
+    ThrowType(env, std::string(fn) + ": callback must be a function");
+    return env.Undefined();
+  }
+  if (!r->watch) {
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      Napi::Error::New(env, std::string(fn) + ": no event loop").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto* w = new RingWatch();
+    w->env = env;
+    int rc = uv_poll_init(loop, &w->handle, r->fd);
+    if (rc != 0) {
+      delete w;
+      Napi::Error::New(env, std::string(fn) + ": uv_poll_init: " + uv_strerror(rc)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    w->handle.data = w;
+    r->watch = w;
+  }
+  r->watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
+  int rc = uv_poll_start(&r->watch->handle, UV_READABLE, OnRingReadable);
+  if (rc != 0) {
+    r->watch->callback.Reset();
+    Napi::Error::New(env, std::string(fn) + ": uv_poll_start: " + uv_strerror(rc)).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+// setRingFilter(handle, program | null): attaches a classic BPF program
+// (struct sock_filter bytes) to the socket, replacing the previous one in one
+// step, or detaches it (null: every packet again).
+Napi::Value SetRingFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "setRingFilter";
+  if (MissingArgs(info, 2, fn)) return env.Undefined();
+  Ring* r = ArgRing(info, 0, fn);
+  if (!r) return env.Undefined();
+  if (info[1].IsNull()) {
+    int unused = 0;
+    if (setsockopt(r->fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused) != 0 && errno != ENOENT)
+      ThrowErrno(env, fn, "setsockopt", errno);
+    return env.Undefined();
+  }
+  uint8_t* prog;
+  size_t len;
+  if (!ArgBytes(info, 1, fn, "program", &prog, &len)) return env.Undefined();
+  if (len == 0 || len % sizeof(sock_filter) != 0 || len / sizeof(sock_filter) > BPF_MAXINSNS) {
+    ThrowRange(env, std::string(fn) + ": program must be 1-4096 instructions of 8 bytes, got " +
+                        std::to_string(len) + " bytes");
+    return env.Undefined();
+  }
+  std::vector<sock_filter> insns(len / sizeof(sock_filter));
+  std::memcpy(insns.data(), prog, len);
+  sock_fprog fprog{static_cast<unsigned short>(insns.size()), insns.data()};
+  if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
+    ThrowErrno(env, fn, "setsockopt", errno);
+  return env.Undefined();
+}
+
 // packetStats(handle): { packets, drops, freezeQueueCount } since the last
 // call (the kernel resets its counters on every read). packets includes drops.
 Napi::Value PacketStats(const Napi::CallbackInfo& info) {
@@ -295,6 +416,8 @@ void InitAfPacket(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseBlock", Napi::Function::New(env, ReleaseBlock, "releaseBlock"));
   exports.Set("packetStats", Napi::Function::New(env, PacketStats, "packetStats"));
   exports.Set("closeRing", Napi::Function::New(env, CloseRing, "closeRing"));
+  exports.Set("pollRing", Napi::Function::New(env, PollRing, "pollRing"));
+  exports.Set("setRingFilter", Napi::Function::New(env, SetRingFilter, "setRingFilter"));
 }
 
 }  // namespace nm

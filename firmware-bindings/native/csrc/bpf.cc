@@ -114,6 +114,58 @@ Napi::Value CompileBpf(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// compileBpfLive(expression, ifname, snapLen): Buffer
+// Compiles for a live AF_PACKET socket on ifname, the way tcpdump -i does:
+// libpcap opens (activates) the interface so its code generator knows the
+// kernel keeps VLAN tags in packet metadata and emits the ancillary loads
+// (SKF_AD_VLAN_TAG_PRESENT) for "vlan". The handle is closed again at once.
+Napi::Value CompileBpfLive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "compileBpfLive";
+  if (MissingArgs(info, 3, fn)) return env.Undefined();
+  std::string expr, ifname;
+  int64_t snapLen;
+  if (!ArgString(info, 0, fn, "expression", &expr) || !ArgString(info, 1, fn, "ifname", &ifname) ||
+      !ArgInt(info, 2, fn, "snapLen", 1, kMaxSnapLen, &snapLen))
+    return env.Undefined();
+  char errbuf[PCAP_ERRBUF_SIZE] = "";
+  pcap_t* p = pcap_create(ifname.c_str(), errbuf);
+  if (p == nullptr) {
+    Napi::Error::New(env, std::string(fn) + ": " + errbuf).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  pcap_set_snaplen(p, static_cast<int>(snapLen));
+  pcap_set_buffer_size(p, 64 * 1024);  // the smallest useful ring: nothing is read from it
+  pcap_set_timeout(p, 1);
+  int act = pcap_activate(p);
+  if (act < 0) {
+    std::string why = act == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(act);
+    pcap_close(p);
+    Napi::Error::New(env, std::string(fn) + ": cannot open " + ifname + ": " + why).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  bpf_program prog{};
+  int rc;
+  std::string err;
+  {
+    std::lock_guard<std::mutex> lock(g_pcap_mutex);
+    rc = pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN);
+    if (rc != 0) err = pcap_geterr(p);
+  }
+  if (rc != 0) {
+    pcap_close(p);
+    Napi::Error e = Napi::Error::New(env, err);
+    e.Set("expression", Napi::String::New(env, expr));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::Copy(
+      env, reinterpret_cast<const uint8_t*>(prog.bf_insns), prog.bf_len * sizeof(bpf_insn));
+  pcap_freecode(&prog);
+  pcap_close(p);
+  return out;
+}
+
 // validateBpf(program): boolean. Throws only for a non-Uint8Array.
 Napi::Value ValidateBpf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -211,6 +263,7 @@ Napi::Value BpfToText(const Napi::CallbackInfo& info) {
 
 void InitBpf(Napi::Env env, Napi::Object exports) {
   exports.Set("compileBpf", Napi::Function::New(env, CompileBpf, "compileBpf"));
+  exports.Set("compileBpfLive", Napi::Function::New(env, CompileBpfLive, "compileBpfLive"));
   exports.Set("validateBpf", Napi::Function::New(env, ValidateBpf, "validateBpf"));
   exports.Set("bpfFilterBatch", Napi::Function::New(env, BpfFilterBatch, "bpfFilterBatch"));
   exports.Set("bpfToText", Napi::Function::New(env, BpfToText, "bpfToText"));

@@ -10,13 +10,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileBpfLive } from './bpf.js';
 import {
+  BlockCursor,
   closeRing,
   FanoutMode,
   frameBytes,
   nextBlock,
   openPacketRing,
+  pollRing,
   releaseBlock,
+  setRingFilter,
   restoreVlanTag,
   stats,
   walkBlock,
@@ -211,6 +215,55 @@ describe('AF_PACKET TPACKET_V3 ring', () => {
       expect(extra).toBeNull();
       const st = stats(ring);
       expect(st).toEqual({ packets: N, drops: 0, freezeQueueCount: 0 });
+    } finally {
+      closeRing(ring);
+    }
+  }, 30_000);
+
+  it('filters in the kernel (libpcap compiled for the live socket), wakes the event loop, and puts tags back in place', async () => {
+    const probes = Array.from({ length: 40 }, (_, i) => probe(i));
+    const ring = openPacketRing(HOST_IF, { blockSize: 1 << 16, blockCount: 4, timeoutMs: 20 });
+    try {
+      // The outer tag is in metadata on this socket: only a live compile finds it.
+      setRingFilter(ring, compileBpfLive('vlan', HOST_IF));
+      const woke = new Promise<number>((resolve) => pollRing(ring, () => resolve(Date.now())));
+      const file = join(tmp, 'filtered.bin');
+      writeFileSync(
+        file,
+        Buffer.concat(probes.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p])),
+      );
+      const sentAt = Date.now();
+      sh('ip', ['netns', 'exec', NS, 'python3', '-c', SENDER, PEER_IF, file]);
+      expect(await woke).toBeGreaterThanOrEqual(sentAt);
+      const cursor = new BlockCursor();
+      const got: number[] = [];
+      const deadline = Date.now() + 5_000;
+      while (got.length < 30 && Date.now() < deadline) {
+        const block = nextBlock(ring, 50);
+        if (!block) continue;
+        try {
+          cursor.reset(block);
+          while (cursor.next()) {
+            cursor.restoreVlanTag();
+            const wire = block.view.subarray(cursor.offset, cursor.offset + cursor.caplen);
+            const seq = seqOf(Buffer.from(wire));
+            got.push(seq);
+            expect(cursor.len).toBe(probes[seq].length);
+            expect(Buffer.from(wire).equals(probes[seq]), `probe ${seq}`).toBe(true);
+          }
+        } finally {
+          releaseBlock(ring);
+        }
+      }
+      const tagged = probes.map((_, i) => i).filter((i) => KINDS[i % 4] !== 'untagged');
+      expect(got.sort((a, b) => a - b)).toEqual(tagged);
+      // Replaced in one step: now nothing passes.
+      setRingFilter(ring, Buffer.from([0x06, 0, 0, 0, 0, 0, 0, 0]));
+      sh('ip', ['netns', 'exec', NS, 'python3', '-c', SENDER, PEER_IF, file]);
+      const none = nextBlock(ring, 100);
+      if (none) releaseBlock(ring);
+      expect(none).toBeNull();
+      expect(() => compileBpfLive('vlan and', HOST_IF)).toThrow(/syntax error/);
     } finally {
       closeRing(ring);
     }

@@ -35,6 +35,8 @@ export interface PacketRingOptions {
   timeoutMs: number;
   /** Join PACKET_FANOUT group `group` (0..65535) with `mode` (FanoutMode | FanoutFlag...). */
   fanout?: { group: number; mode: number };
+  /** Put the interface in promiscuous mode while the ring is open (default true; the kernel undoes it on close). */
+  promiscuous?: boolean;
 }
 
 /** An open ring. Use only from the thread that opened it. */
@@ -84,6 +86,7 @@ export function openPacketRing(ifname: string, options: PacketRingOptions): Pack
     options.timeoutMs,
     fanout ? fanout.group : -1,
     fanout ? fanout.mode : 0,
+    options.promiscuous ?? true,
   );
   return { handle, ifname, totals: { packets: 0, drops: 0, freezeQueueCount: 0 } };
 }
@@ -111,12 +114,32 @@ export function stats(ring: PacketRing): PacketRingStats {
   return { ...t };
 }
 
+/**
+ * Calls `callback` once, from the event loop, when the ring has a block for
+ * user space (then `nextBlock(ring, 0)` returns it) or the socket has an
+ * error. Arming again before it fires replaces the callback.
+ */
+export function pollRing(ring: PacketRing, callback: () => void): void {
+  native.pollRing(ring.handle, callback);
+}
+
+/**
+ * Attaches a classic BPF socket filter (`compileBpfLive` output, or any
+ * `struct sock_filter` program), replacing the previous one atomically: each
+ * packet meets either the old or the new program. null removes it. A
+ * program's return value is also the snap length the ring keeps.
+ */
+export function setRingFilter(ring: PacketRing, program: Uint8Array | null): void {
+  native.setRingFilter(ring.handle, program);
+}
+
 /** Closes the socket and unmaps the ring (a held block's view becomes empty). */
 export function closeRing(ring: PacketRing): void {
   native.closeRing(ring.handle);
 }
 
-// struct tpacket3_hdr (linux/if_packet.h), host byte order.
+// struct tpacket3_hdr (linux/if_packet.h), host byte order, then the
+// sockaddr_ll at TPACKET_ALIGN(sizeof(tpacket3_hdr)).
 const H_NEXT = 0;
 const H_SEC = 4;
 const H_NSEC = 8;
@@ -127,9 +150,113 @@ const H_MAC = 24;
 const H_VLAN_TCI = 32; // hv1.tp_vlan_tci (after hv1.tp_rxhash at 28)
 const H_VLAN_TPID = 36; // hv1.tp_vlan_tpid
 const H_SIZE = 48;
+const SLL_PKTTYPE = H_SIZE + 10;
+/** End of the sockaddr_ll: the frame's headroom starts here (the addon reserves 4 bytes of it). */
+const SLL_END = H_SIZE + 20;
 export const TP_STATUS_VLAN_VALID = 1 << 4;
 export const TP_STATUS_VLAN_TPID_VALID = 1 << 6;
+/** sll_pkttype of a frame this host sent (the others were received). */
+export const PACKET_OUTGOING = 4;
 const LE = endianness() === 'LE';
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads a block's records in place, one frame at a time, allocating nothing
+ * per frame: the fields describe the current frame until `next()` moves on.
+ * Every record and frame is checked to lie inside the block; a malformed
+ * block throws a RangeError.
+ */
+export class BlockCursor {
+  /** The block's bytes (a view over the ring). */
+  view: Buffer = EMPTY;
+  /** Offset of the frame's first byte (the MAC header) in `view`. */
+  offset = 0;
+  /** Bytes captured (tp_snaplen). */
+  caplen = 0;
+  /** Length on the wire without the tag the kernel took out (tp_len). */
+  len = 0;
+  sec = 0;
+  nsec = 0;
+  status = 0;
+  /** sll_pkttype: PACKET_HOST 0, BROADCAST 1, MULTICAST 2, OTHERHOST 3, OUTGOING 4. */
+  packetType = 0;
+  /** The outer tag the kernel moved into metadata, or -1. */
+  vlanTci = -1;
+  vlanTpid = 0;
+  private dv: DataView = new DataView(new ArrayBuffer(0));
+  private record = 0;
+  private nextRecord = 0;
+  private left = 0;
+
+  /** Starts on a block; the first `next()` moves to its first frame. */
+  reset(block: PacketBlock): void {
+    this.view = block.view;
+    this.dv = new DataView(block.view.buffer, block.view.byteOffset, block.view.byteLength);
+    this.nextRecord = block.firstOffset;
+    this.left = block.packets;
+  }
+
+  /** Frames after the current one. */
+  get remaining(): number {
+    return this.left;
+  }
+
+  /** Moves to the next frame; false when the block has none left. */
+  next(): boolean {
+    if (this.left === 0) return false;
+    const v = this.view;
+    const dv = this.dv;
+    const at = this.nextRecord;
+    if (at < 0 || at + SLL_END > v.length)
+      throw new RangeError(`BlockCursor: record at ${at} is outside the block (${v.length} bytes)`);
+    const caplen = dv.getUint32(at + H_SNAPLEN, LE);
+    const mac = dv.getUint16(at + H_MAC, LE);
+    if (mac < SLL_END || at + mac + caplen > v.length)
+      throw new RangeError(`BlockCursor: frame [${at + mac}, +${caplen}] is outside the block`);
+    const status = dv.getUint32(at + H_STATUS, LE);
+    this.record = at;
+    this.offset = at + mac;
+    this.caplen = caplen;
+    this.len = dv.getUint32(at + H_LEN, LE);
+    this.sec = dv.getUint32(at + H_SEC, LE);
+    this.nsec = dv.getUint32(at + H_NSEC, LE);
+    this.status = status;
+    this.packetType = v[at + SLL_PKTTYPE];
+    if (status & TP_STATUS_VLAN_VALID) {
+      this.vlanTci = dv.getUint32(at + H_VLAN_TCI, LE) & 0xffff;
+      this.vlanTpid =
+        status & TP_STATUS_VLAN_TPID_VALID ? dv.getUint16(at + H_VLAN_TPID, LE) : 0x8100;
+    } else {
+      this.vlanTci = -1;
+      this.vlanTpid = 0;
+    }
+    const next = dv.getUint32(at + H_NEXT, LE);
+    this.left = next === 0 ? 0 : this.left - 1; // tp_next_offset 0: the last record
+    this.nextRecord = at + next;
+    return true;
+  }
+
+  /**
+   * Puts the metadata tag back into the frame, in the ring: the two MAC
+   * addresses move 4 bytes into the headroom and TPID + TCI go where they
+   * were, so `offset`/`caplen`/`len` then describe the frame as it crossed
+   * the wire. Nothing happens when the frame carries no metadata tag.
+   */
+  restoreVlanTag(): void {
+    if (this.vlanTci < 0) return;
+    const v = this.view;
+    const o = this.offset;
+    if (o - 4 < this.record + SLL_END || this.caplen < 12)
+      throw new RangeError(`BlockCursor: no room to put the VLAN tag back at ${o}`);
+    v.copyWithin(o - 4, o, o + 12);
+    v.writeUInt16BE(this.vlanTpid, o + 8);
+    v.writeUInt16BE(this.vlanTci, o + 10);
+    this.offset = o - 4;
+    this.caplen += 4;
+    this.len += 4;
+    this.vlanTci = -1;
+  }
+}
 
 export interface RingFrame {
   /** Offset of the frame's first byte (the MAC header) in the block view. */
@@ -145,45 +272,20 @@ export interface RingFrame {
   vlan: { tci: number; tpid: number } | null;
 }
 
-/**
- * The frames of a block, in order. Every record and frame is checked to lie
- * inside the view; a malformed block throws a RangeError.
- */
+/** The frames of a block, in order, as objects (for tests and tools; BlockCursor allocates nothing). */
 export function* walkBlock(block: PacketBlock): Generator<RingFrame> {
-  const v = block.view;
-  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  let at = block.firstOffset;
-  for (let i = 0; i < block.packets; i++) {
-    if (at < 0 || at + H_SIZE > v.length) {
-      throw new RangeError(
-        `walkBlock: record ${i} at ${at} is outside the block (${v.length} bytes)`,
-      );
-    }
-    const caplen = dv.getUint32(at + H_SNAPLEN, LE);
-    const mac = dv.getUint16(at + H_MAC, LE);
-    if (at + mac + caplen > v.length) {
-      throw new RangeError(`walkBlock: frame ${i} [${at + mac}, +${caplen}] is outside the block`);
-    }
-    const status = dv.getUint32(at + H_STATUS, LE);
+  const c = new BlockCursor();
+  c.reset(block);
+  while (c.next()) {
     yield {
-      offset: at + mac,
-      caplen,
-      len: dv.getUint32(at + H_LEN, LE),
-      sec: dv.getUint32(at + H_SEC, LE),
-      nsec: dv.getUint32(at + H_NSEC, LE),
-      status,
-      vlan:
-        status & TP_STATUS_VLAN_VALID
-          ? {
-              tci: dv.getUint32(at + H_VLAN_TCI, LE) & 0xffff,
-              tpid:
-                status & TP_STATUS_VLAN_TPID_VALID ? dv.getUint16(at + H_VLAN_TPID, LE) : 0x8100,
-            }
-          : null,
+      offset: c.offset,
+      caplen: c.caplen,
+      len: c.len,
+      sec: c.sec,
+      nsec: c.nsec,
+      status: c.status,
+      vlan: c.vlanTci >= 0 ? { tci: c.vlanTci, tpid: c.vlanTpid } : null,
     };
-    const next = dv.getUint32(at + H_NEXT, LE);
-    if (next === 0) break; // last record
-    at += next;
   }
 }
 

@@ -26,6 +26,18 @@ export function compileBpf(
   return native.compileBpf(expression, linkType, snapLen, optimize);
 }
 
+/**
+ * Compiles a pcap-filter(7) expression for a live AF_PACKET socket on
+ * `ifname`, as `tcpdump -i IFNAME` would: libpcap opens the interface for a
+ * moment so that `vlan` tests the tag the kernel keeps in packet metadata
+ * (the frame a socket filter sees has its outer tag taken out). Attach the
+ * result with `setRingFilter`. Needs CAP_NET_RAW; throws libpcap's message
+ * for an expression that does not compile or an interface it cannot open.
+ */
+export function compileBpfLive(expression: string, ifname: string, snapLen = 262144): Buffer {
+  return native.compileBpfLive(expression, ifname, snapLen);
+}
+
 /** True when libpcap's bpf_validate() accepts the program. */
 export function validateBpf(program: Uint8Array): boolean {
   return native.validateBpf(program);

@@ -2,6 +2,7 @@
 export {
   BPF_INSN_SIZE,
   compileBpf,
+  compileBpfLive,
   validateBpf,
   bpfFilterBatch,
   bpfToText,
@@ -38,6 +39,10 @@ export {
   releaseBlock,
   stats,
   closeRing,
+  pollRing,
+  setRingFilter,
+  BlockCursor,
+  PACKET_OUTGOING,
   walkBlock,
   restoreVlanTag,
   frameBytes,

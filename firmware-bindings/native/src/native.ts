@@ -61,6 +61,7 @@ export interface NativeBinding {
     timeoutMs: number,
     fanoutGroup: number,
     fanoutMode: number,
+    promiscuous: boolean,
   ): number;
   nextBlock(
     handle: number,
@@ -69,6 +70,9 @@ export interface NativeBinding {
   releaseBlock(handle: number): void;
   packetStats(handle: number): { packets: number; drops: number; freezeQueueCount: number };
   closeRing(handle: number): void;
+  pollRing(handle: number, callback: () => void): void;
+  setRingFilter(handle: number, program: Uint8Array | null): void;
+  compileBpfLive(expression: string, ifname: string, snapLen: number): Buffer;
 }
 
 const require = createRequire(import.meta.url);

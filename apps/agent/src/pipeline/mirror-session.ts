@@ -68,6 +68,8 @@ export class MirrorSession {
   private readonly retiring: Promise<void>[] = [];
   private pipeline: Pipeline | null = null;
   private startedAt = 0n;
+  /** The capture filter in effect. */
+  private filter: string | undefined;
 
   constructor(private readonly options: MirrorSessionOptions) {
     this.active = sinksOf(options);
@@ -96,11 +98,14 @@ export class MirrorSession {
   async run(): Promise<MirrorSummary> {
     const o = this.options;
     const batch = new FrameBatch(o.batchSize ?? 1024);
+    // A tap that filters in the kernel takes the filter; frames it drops never reach user space.
+    if (o.tap.setFilter && o.filter) o.tap.setFilter(o.filter);
+    this.filter = o.filter;
     const pipeline = new Pipeline({
       ruleSet: o.ruleSet,
       sinks: o.sinks,
       defaultSinks: o.defaultSinks,
-      filter: o.filter,
+      filter: o.tap.setFilter ? undefined : o.filter,
       batchCapacity: batch.capacity,
     });
     this.pipeline = pipeline;
@@ -119,8 +124,9 @@ export class MirrorSession {
         const sinks = this.active;
         let n: number;
         try {
-          const wait = o.tap.ready();
-          if (wait) await wait;
+          for (let wait = o.tap.ready(); wait !== null && !this.stopped; wait = o.tap.ready())
+            await wait;
+          if (this.stopped) break;
           n = o.tap.next(batch);
         } catch (err) {
           sourceError = (err as Error).message;
@@ -197,9 +203,21 @@ export class MirrorSession {
     this.pending = null;
     const next = sinksOf(config);
     const added = next.filter((s) => !this.active.includes(s));
+    const tap = this.options.tap;
     try {
-      await Promise.all(added.map((s) => s.open(this.options.tap.interfaces)));
-      pipeline.reconfigure({ ...config, batchCapacity });
+      await Promise.all(added.map((s) => s.open(tap.interfaces)));
+      if (tap.setFilter) {
+        tap.setFilter(config.filter ?? null);
+        try {
+          pipeline.reconfigure({ ...config, filter: undefined, batchCapacity });
+        } catch (err) {
+          tap.setFilter(this.filter ?? null); // compiled before, so it compiles again
+          throw err;
+        }
+      } else {
+        pipeline.reconfigure({ ...config, batchCapacity });
+      }
+      this.filter = config.filter;
     } catch (err) {
       await Promise.allSettled(added.map((s) => s.close()));
       done(err as Error);

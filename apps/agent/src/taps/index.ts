@@ -1,3 +1,5 @@
 export type { Tap } from './tap.js';
 export { PcapFileTap } from './pcap-tap.js';
 export { openTap } from './open-tap.js';
+export { AfPacketTap } from './afpacket-tap.js';
+export type { AfPacketTapOptions } from './afpacket-tap.js';

@@ -14,10 +14,20 @@ export interface Tap {
   /** Interfaces known so far; `linkTypes[i]` is interface i's link type. */
   readonly interfaces: readonly SourceInterface[];
   readonly linkTypes: ArrayLike<number>;
-  /** A promise to await before `next()` (data still on its way), or null. */
+  /**
+   * Null when `next()` may be called; else a promise to await, after which
+   * ask again (a live tap's promise also settles now and then without data,
+   * so a stop is noticed on a quiet link).
+   */
   ready(): Promise<void> | null;
-  /** Fills the batch; 0 at the end. Throws on damage after yielding all good frames. */
+  /** Fills the batch; 0 at the end (a live tap: once closed). Throws on damage after yielding all good frames. */
   next(batch: FrameBatch): number;
+  /**
+   * Live taps that filter in the kernel have this: it replaces the capture
+   * filter (a pcap-filter expression; null: none) in one step, and the
+   * pipeline then does not filter again.
+   */
+  setFilter?(expression: string | null): void;
   /** Frames the source itself reports lost, per interface (kernel or file statistics). */
   sourceDrops(): number[];
   close(): void;
