@@ -1,6 +1,7 @@
 #include "sockets.h"
 
 #include <arpa/inet.h>
+#include <linux/if_packet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -119,6 +120,48 @@ Napi::Value OpenRawIpSocket(const Napi::CallbackInfo& info) {
   return Register(env, fd);
 }
 
+// openPacketSendSocket(ifname, sndbuf): { fd, sockaddr }. An AF_PACKET
+// SOCK_RAW socket for sending whole frames out of ifname (a monitor port)
+// with sendBatch: sockaddr is the sockaddr_ll to send to. Protocol 0: it
+// receives nothing, so nothing queues up on it.
+Napi::Value OpenPacketSendSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "openPacketSendSocket";
+  if (MissingArgs(info, 2, fn)) return env.Undefined();
+  std::string ifname;
+  int64_t sndbuf;
+  if (!ArgString(info, 0, fn, "ifname", &ifname) || !ArgInt(info, 1, fn, "sndbuf", 0, INT32_MAX / 2, &sndbuf))
+    return env.Undefined();
+  const unsigned ifindex = if_nametoindex(ifname.c_str());
+  if (ifindex == 0) {
+    ThrowErrno(env, fn, "if_nametoindex", errno);
+    return env.Undefined();
+  }
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ThrowErrno(env, fn, "socket", errno);
+    return env.Undefined();
+  }
+  if (sndbuf > 0) {
+    int v = static_cast<int>(sndbuf);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) {
+      int err = errno;
+      close(fd);
+      ThrowErrno(env, fn, "setsockopt", err);
+      return env.Undefined();
+    }
+  }
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_ifindex = static_cast<int>(ifindex);
+  sll.sll_protocol = 0;  // the kernel reads the EtherType from the frame
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", Register(env, fd));
+  out.Set("sockaddr", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&sll), sizeof sll));
+  return out;
+}
+
 // closeSocket(fd): undefined
 Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -181,7 +224,8 @@ Napi::Value MakeSockaddr(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&sin6), sizeof sin6);
 }
 
-// Checks a sockaddr Buffer from makeSockaddr and copies it into aligned storage.
+// Checks a sockaddr Buffer (makeSockaddr's, or openPacketSendSocket's
+// sockaddr_ll) and copies it into aligned storage.
 bool ArgSockaddr(const Napi::CallbackInfo& info, size_t i, const char* fn, sockaddr_storage* ss,
                  socklen_t* sslen) {
   uint8_t* data;
@@ -190,10 +234,10 @@ bool ArgSockaddr(const Napi::CallbackInfo& info, size_t i, const char* fn, socka
   sa_family_t fam = 0;
   if (len >= sizeof fam) std::memcpy(&fam, data, sizeof fam);
   if (!((fam == AF_INET && len == sizeof(sockaddr_in)) ||
-        (fam == AF_INET6 && len == sizeof(sockaddr_in6)))) {
-    ThrowType(info.Env(), std::string(fn) + ": sockaddr is not a sockaddr_in/sockaddr_in6 (" +
+        (fam == AF_INET6 && len == sizeof(sockaddr_in6)) || (fam == AF_PACKET && len == sizeof(sockaddr_ll)))) {
+    ThrowType(info.Env(), std::string(fn) + ": sockaddr is not a sockaddr_in, sockaddr_in6 or sockaddr_ll (" +
                               std::to_string(len) + " bytes, family " + std::to_string(fam) +
-                              "); build it with makeSockaddr()");
+                              "); build it with makeSockaddr() or openPacketSendSocket()");
     return false;
   }
   std::memset(ss, 0, sizeof *ss);
@@ -406,6 +450,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, CloseEnvFds, static_cast<napi_env>(env));
   exports.Set("openUdpSocket", Napi::Function::New(env, OpenUdpSocket, "openUdpSocket"));
   exports.Set("openRawIpSocket", Napi::Function::New(env, OpenRawIpSocket, "openRawIpSocket"));
+  exports.Set("openPacketSendSocket", Napi::Function::New(env, OpenPacketSendSocket, "openPacketSendSocket"));
   exports.Set("closeSocket", Napi::Function::New(env, CloseSocket, "closeSocket"));
   exports.Set("makeSockaddr", Napi::Function::New(env, MakeSockaddr, "makeSockaddr"));
   exports.Set("sendBatch", Napi::Function::New(env, SendBatch, "sendBatch"));

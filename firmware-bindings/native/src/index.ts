@@ -18,6 +18,7 @@ export {
   errnoName,
   openUdpSocket,
   openRawIpSocket,
+  openPacketSendSocket,
   closeSocket,
   makeSockaddr,
   sendBatch,

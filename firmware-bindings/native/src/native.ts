@@ -70,6 +70,7 @@ export interface NativeBinding {
   releaseBlock(handle: number): void;
   packetStats(handle: number): { packets: number; drops: number; freezeQueueCount: number };
   closeRing(handle: number): void;
+  openPacketSendSocket(ifname: string, sndbuf: number): { fd: number; sockaddr: Buffer };
   pollRing(handle: number, callback: () => void): void;
   setRingFilter(handle: number, program: Uint8Array | null): void;
   compileBpfLive(expression: string, ifname: string, snapLen: number): Buffer;

@@ -71,6 +71,18 @@ export function openRawIpSocket(family: IpFamily, protocol: number): number {
   return native.openRawIpSocket(family, protocol);
 }
 
+/**
+ * Opens an AF_PACKET socket that sends whole frames (from the MAC header on)
+ * out of `ifname`, e.g. a monitor port: pass `sockaddr` to sendBatch or
+ * sendBatchAsync. It receives nothing. Needs CAP_NET_RAW.
+ */
+export function openPacketSendSocket(
+  ifname: string,
+  options: UdpSocketOptions = {},
+): { fd: number; sockaddr: Buffer } {
+  return native.openPacketSendSocket(ifname, options.sndbuf ?? 0);
+}
+
 /** Closes a socket this package opened; any other fd is refused with a TypeError. */
 export function closeSocket(fd: number): void {
   native.closeSocket(fd);

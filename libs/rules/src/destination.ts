@@ -28,7 +28,8 @@ export type Destination =
   | ({ kind: 'vxlan'; host: string; port: number; vni: number } & NetworkOptions)
   | ({ kind: 'tzsp'; host: string; port: number } & NetworkOptions)
   | ({ kind: 'gre'; host: string; key: number | undefined } & NetworkOptions)
-  | ({ kind: 'erspan2' | 'erspan3'; host: string; session: number } & NetworkOptions);
+  | ({ kind: 'erspan2' | 'erspan3'; host: string; session: number } & NetworkOptions)
+  | { kind: 'iface'; ifname: string; queueBytes: number };
 
 /** A recorder's file size when the URI gives none. */
 export const DEFAULT_RECORD_FILE_BYTES = 256 << 20;
@@ -41,6 +42,7 @@ export const DEFAULT_RECORD_FILE_BYTES = 256 << 20;
  *   gre://HOST[?key=N]
  *   erspan2://HOST?session=N       erspan3://HOST?session=N
  *   tzsp://HOST[:PORT]             (port 37008)
+ *   iface:IFNAME[?queue=BYTES]     (the frames as they are, out of a monitor port)
  * Network destinations also take `mtu=N` and `queue=BYTES`. Throws a
  * DestinationError naming the parameter at fault.
  */
@@ -59,6 +61,19 @@ export function parseDestination(uri: string): Destination {
     params.rejectUnknown();
     return d;
   }
+  const iface = /^iface:([^?]*)(?:\?(.*))?$/.exec(uri);
+  if (iface) {
+    if (!/^[^\s/:?]{1,15}$/.test(iface[1]))
+      throw new DestinationError(uri, 'needs an interface name of 1-15 characters (iface:IFNAME)');
+    const params = new Params(uri, new URLSearchParams(iface[2] ?? ''));
+    const d: Destination = {
+      kind: 'iface',
+      ifname: iface[1],
+      queueBytes: params.int('queue', 16 << 20, 64 << 10, 1 << 30),
+    };
+    params.rejectUnknown();
+    return d;
+  }
   const file = /^(pcap|pcapng):(.+)$/.exec(uri);
   if (file && !file[2].startsWith('//'))
     return { kind: file[1] as 'pcap' | 'pcapng', path: file[2] };
@@ -68,7 +83,7 @@ export function parseDestination(uri: string): Destination {
   } catch {
     throw new DestinationError(
       uri,
-      'not a destination URI (pcap:PATH, pcapng:PATH, record:DIR, vxlan://, gre://, erspan2://, erspan3://, tzsp://)',
+      'not a destination URI (pcap:PATH, pcapng:PATH, record:DIR, iface:IFNAME, vxlan://, gre://, erspan2://, erspan3://, tzsp://)',
     );
   }
   const params = new Params(uri, url.searchParams);

@@ -7,7 +7,7 @@ export function formatSummary(s: MirrorSummary): string {
   const c = s.counters;
   const rate = s.elapsedSec > 0 ? c.read / s.elapsedSec : 0;
   const lines = [
-    `source ${s.source}: ${n(c.read)} frames (${n(c.bytesRead)} bytes) in ${s.elapsedSec.toFixed(3)} s, ${(rate / 1e6).toFixed(3)} Mpps`,
+    `source ${s.source}: ${n(c.read)} frames (${n(c.bytesRead)} bytes) in ${s.elapsedSec.toFixed(3)} s, ${(rate / 1e6).toFixed(3)} Mpps, dropped by the source ${n(s.sourceDropped)}`,
     `  malformed ${n(c.malformed)}  filtered out ${n(c.filteredOut)}  matched ${n(c.matched)}  skipped ${n(c.skipped)}  unmatched ${n(c.unmatched)}`,
     `  mirrored ${n(c.mirrored)}  sampled out ${n(c.sampledOut)}  deduplicated ${n(c.deduplicated)}`,
   ];

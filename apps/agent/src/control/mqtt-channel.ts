@@ -225,7 +225,7 @@ export class MqttControlChannel implements ControlChannel {
           name: s.source,
           packetsSeen: s.counters.read,
           bytesSeen: s.counters.bytesRead,
-          packetsDropped: 0,
+          packetsDropped: s.sourceDropped,
         },
       ],
       destinations: s.destinations.map((d) => ({

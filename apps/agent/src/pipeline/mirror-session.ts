@@ -46,6 +46,8 @@ export interface MirrorSummary {
   elapsedSec: number;
   counters: PipelineCounters;
   rules: RuleCounters[];
+  /** Frames the source lost before the pipeline saw them (the kernel's ring drops, a file's recorded drops). */
+  sourceDropped: number;
   destinations: DestinationSummary[];
   /** Why reading stopped early (a damaged file), or null. */
   sourceError: string | null;
@@ -112,6 +114,7 @@ export class MirrorSession {
     const started = (this.startedAt = process.hrtime.bigint());
     const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     let sourceError: string | null = null;
+    let drops: number[] = [];
     // Taps know their interfaces once open (a pcapng file's are read up to the first frame).
     await Promise.all(this.active.map((s) => s.open(o.tap.interfaces)));
     let lastProgress = 0;
@@ -153,7 +156,7 @@ export class MirrorSession {
       }
     } finally {
       o.tap.close();
-      const drops = o.tap.sourceDrops();
+      drops = o.tap.sourceDrops();
       const totals: InterfaceTotals[] = o.tap.interfaces.map((_, i) => ({
         received: pipeline.readPerInterface[i] ?? 0,
         sourceDropped: drops[i] ?? 0,
@@ -169,6 +172,7 @@ export class MirrorSession {
       elapsedSec: elapsed(),
       counters: { ...pipeline.counters },
       rules: pipeline.ruleCounters.map((r) => ({ ...r })),
+      sourceDropped: sum(drops),
       destinations: this.used.map((s) => ({
         name: s.name,
         uri: s.uri,
@@ -188,6 +192,7 @@ export class MirrorSession {
         this.startedAt === 0n ? 0 : Number(process.hrtime.bigint() - this.startedAt) / 1e9,
       counters: p ? { ...p.counters } : newPipelineCounters(),
       rules: p ? p.ruleCounters.map((r) => ({ ...r })) : [],
+      sourceDropped: this.ended ? 0 : sum(this.options.tap.sourceDrops()),
       destinations: this.active.map((s) => ({
         name: s.name,
         uri: s.uri,
@@ -229,6 +234,10 @@ export class MirrorSession {
     for (const s of retired) this.retiring.push(s.close());
     done();
   }
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }
 
 /** Every destination of a configuration, once each. */

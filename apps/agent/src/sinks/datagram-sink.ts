@@ -13,36 +13,16 @@ export interface Endpoint {
 }
 
 /**
- * A destination reached by datagrams (UDP or raw IP). The queue is drained
- * by sendmmsg() on a worker thread (up to 1,024 copies a system call, straight
- * from the queue's buffer, one run in flight), so the kernel's send path never
- * runs on the capture thread; the queue filling up is what drops.
+ * A destination reached by datagrams (UDP, raw IP, or whole frames out of an
+ * interface). The queue is drained by sendmmsg() on a worker thread (up to
+ * 1,024 copies a system call, straight from the queue's buffer, one run in
+ * flight), so the kernel's send path never runs on the capture thread; the
+ * queue filling up is what drops. `open` sets `fd` and `sockaddr`.
  */
 export abstract class DatagramSink extends Sink {
   protected fd = -1;
-  protected family: 4 | 6 = 4;
-  private sockaddr: Buffer = Buffer.alloc(0);
+  protected sockaddr: Buffer = Buffer.alloc(0);
   private sending = false;
-
-  constructor(
-    name: string,
-    uri: string,
-    protected readonly endpoint: Endpoint,
-    options: SinkQueueOptions = {},
-  ) {
-    super(name, uri, options);
-  }
-
-  /** Opens the socket for the resolved address family. */
-  protected abstract openSocket(family: 4 | 6): number;
-
-  async open(_interfaces: readonly SourceInterface[]): Promise<void> {
-    const { address, family } = await lookup(this.endpoint.host);
-    this.family = family === 6 ? 6 : 4;
-    // Raw IP sockets take no port: the kernel ignores it, so pass 0.
-    this.sockaddr = makeSockaddr(address, this.endpoint.port);
-    this.fd = this.openSocket(this.family);
-  }
 
   protected drain(): void {
     const q = this.queue;
@@ -66,5 +46,30 @@ export abstract class DatagramSink extends Sink {
   protected async release(): Promise<void> {
     if (this.fd >= 0) closeSocket(this.fd);
     this.fd = -1;
+  }
+}
+
+/** A datagram destination at an IP address or host name (resolved once, at open). */
+export abstract class IpDatagramSink extends DatagramSink {
+  protected family: 4 | 6 = 4;
+
+  constructor(
+    name: string,
+    uri: string,
+    protected readonly endpoint: Endpoint,
+    options: SinkQueueOptions = {},
+  ) {
+    super(name, uri, options);
+  }
+
+  /** Opens the socket for the resolved address family. */
+  protected abstract openSocket(family: 4 | 6): number;
+
+  async open(_interfaces: readonly SourceInterface[]): Promise<void> {
+    const { address, family } = await lookup(this.endpoint.host);
+    this.family = family === 6 ? 6 : 4;
+    // Raw IP sockets take no port: the kernel ignores it, so pass 0.
+    this.sockaddr = makeSockaddr(address, this.endpoint.port);
+    this.fd = this.openSocket(this.family);
   }
 }

@@ -12,7 +12,7 @@ import {
 import type { Erspan2Options, Erspan3Options, GreOptions } from '@netmirror/encap';
 import { attachSocketFilter, DROP_ALL_FILTER, openRawIpSocket } from '@netmirror/native';
 import { LinkType } from '@netmirror/packet';
-import { DatagramSink } from './datagram-sink.js';
+import { IpDatagramSink } from './datagram-sink.js';
 import { innerLimit } from './mtu.js';
 import type { FrameCopy, SinkQueueOptions } from './sink.js';
 
@@ -31,7 +31,7 @@ export interface TunnelOptions extends SinkQueueOptions {
  * adds the IPv4/IPv6 header; there is no GRE device here or needed) and a
  * per-destination sequence number.
  */
-abstract class GreFamilySink extends DatagramSink {
+abstract class GreFamilySink extends IpDatagramSink {
   protected seq = 0;
 
   constructor(

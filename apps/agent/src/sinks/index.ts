@@ -8,5 +8,6 @@ export type { InterfaceTotals } from './pcapng-sink.js';
 export { VxlanSink } from './vxlan-sink.js';
 export { GreSink, Erspan2Sink, Erspan3Sink } from './gre-sink.js';
 export { TzspSink } from './tzsp-sink.js';
+export { IfaceSink } from './iface-sink.js';
 export { RecorderSink, DEFAULT_RETENTION } from './recorder-sink.js';
 export type { RetentionSettings } from './recorder-sink.js';

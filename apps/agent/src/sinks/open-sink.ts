@@ -1,5 +1,6 @@
 import { parseDestination } from '@netmirror/rules';
 import { Erspan2Sink, Erspan3Sink, GreSink } from './gre-sink.js';
+import { IfaceSink } from './iface-sink.js';
 import { PcapSink } from './pcap-sink.js';
 import { PcapngSink } from './pcapng-sink.js';
 import { RecorderSink } from './recorder-sink.js';
@@ -32,5 +33,7 @@ export function openSink(name: string, uri: string): Sink {
       return new Erspan2Sink(name, uri, d.host, d.session, d);
     case 'erspan3':
       return new Erspan3Sink(name, uri, d.host, d.session, d);
+    case 'iface':
+      return new IfaceSink(name, uri, d.ifname, d);
   }
 }

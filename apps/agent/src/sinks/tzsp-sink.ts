@@ -3,7 +3,7 @@ import type { TzspOptions } from '@netmirror/encap';
 import { openUdpSocket } from '@netmirror/native';
 import { LinkType } from '@netmirror/packet';
 import type { Endpoint } from './datagram-sink.js';
-import { DatagramSink } from './datagram-sink.js';
+import { IpDatagramSink } from './datagram-sink.js';
 import { innerLimit } from './mtu.js';
 import type { FrameCopy, SinkQueueOptions } from './sink.js';
 
@@ -17,7 +17,7 @@ export interface TzspSinkOptions extends SinkQueueOptions {
  * `tzsp://HOST[:PORT]`: TZSP over UDP (port 37008), as MikroTik's packet
  * sniffer streams it; a sliced copy carries its original length in a tag.
  */
-export class TzspSink extends DatagramSink {
+export class TzspSink extends IpDatagramSink {
   private readonly tzsp: TzspOptions = {};
 
   constructor(

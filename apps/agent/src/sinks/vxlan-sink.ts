@@ -8,7 +8,7 @@ import {
 } from '@netmirror/native';
 import { flowHash, LinkType } from '@netmirror/packet';
 import type { Endpoint } from './datagram-sink.js';
-import { DatagramSink } from './datagram-sink.js';
+import { IpDatagramSink } from './datagram-sink.js';
 import type { FrameCopy, SinkQueueOptions } from './sink.js';
 import { innerLimit } from './mtu.js';
 
@@ -29,7 +29,7 @@ export interface VxlanOptions extends SinkQueueOptions {
  * adds the IP header). The UDP checksum is 0 over IPv4 (RFC 7348 §5); over
  * IPv6 the kernel fills it in (IPV6_CHECKSUM).
  */
-export class VxlanSink extends DatagramSink {
+export class VxlanSink extends IpDatagramSink {
   constructor(
     name: string,
     uri: string,

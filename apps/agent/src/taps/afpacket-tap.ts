@@ -87,7 +87,16 @@ export class AfPacketTap implements Tap {
     // Without an expression, a one-instruction program still cuts frames to the snap length.
     const program =
       expression === null
-        ? Buffer.from([0x06, 0, 0, 0, snap & 0xff, (snap >> 8) & 0xff, (snap >> 16) & 0xff, snap >>> 24])
+        ? Buffer.from([
+            0x06,
+            0,
+            0,
+            0,
+            snap & 0xff,
+            (snap >> 8) & 0xff,
+            (snap >> 16) & 0xff,
+            snap >>> 24,
+          ])
         : compileBpfLive(expression, this.ifname, snap);
     setRingFilter(this.ring, program);
   }

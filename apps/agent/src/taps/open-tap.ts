@@ -4,7 +4,8 @@ import type { AfPacketTapOptions } from './afpacket-tap.js';
 import { PcapFileTap } from './pcap-tap.js';
 import type { Tap } from './tap.js';
 
-const SOURCES = 'pcap:PATH[?loop] or afpacket:IFACE[?ring=MiB&block=KiB&snaplen=N&fanout=GROUP[:MODE]&promisc=0]';
+const SOURCES =
+  'pcap:PATH[?loop] or afpacket:IFACE[?ring=MiB&block=KiB&snaplen=N&fanout=GROUP[:MODE]&promisc=0]';
 
 /**
  * Opens a capture source from its URI: `pcap:PATH` (`?loop` replays it
@@ -61,7 +62,8 @@ function afPacketOptions(uri: string, query: string | undefined): AfPacketTapOpt
   const bad = (what: string): Error => new Error(`--from ${uri}: ${what}`);
   const int = (v: string, name: string, min: number, max: number): number => {
     const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) throw bad(`${name} must be an integer in ${min}..${max}`);
+    if (!/^\d+$/.test(v) || n < min || n > max)
+      throw bad(`${name} must be an integer in ${min}..${max}`);
     return n;
   };
   for (const [key, value] of new URLSearchParams(query ?? '')) {
@@ -81,7 +83,8 @@ function afPacketOptions(uri: string, query: string | undefined): AfPacketTapOpt
         break;
       case 'fanout': {
         const [group, mode = 'hash'] = value.split(':');
-        if (!(mode in FANOUT_MODES)) throw bad(`fanout mode must be one of ${Object.keys(FANOUT_MODES).join(', ')}`);
+        if (!(mode in FANOUT_MODES))
+          throw bad(`fanout mode must be one of ${Object.keys(FANOUT_MODES).join(', ')}`);
         o.fanout = { group: int(group, 'fanout group', 0, 65535), mode: FANOUT_MODES[mode] };
         break;
       }
