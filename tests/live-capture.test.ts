@@ -11,7 +11,10 @@ import type { Frame } from './support/frames.js';
 import { NETMIRROR, tsharkFields, waitForExit } from './support/run.js';
 import type { Summary } from './support/run.js';
 import {
+  blastFromA,
   createTapLab,
+  linkCounter,
+  measureFlow,
   PROBE_KINDS,
   probeFrame,
   probeSeq,
@@ -19,7 +22,7 @@ import {
   startTcpdump,
   waitForPacketSocket,
 } from './support/tap-lab.js';
-import type { TapLab } from './support/tap-lab.js';
+import type { FlowResult, TapLab } from './support/tap-lab.js';
 import { readFileSync } from 'node:fs';
 
 const N = 2000;
@@ -50,6 +53,22 @@ function exactlyOnce(counts: readonly number[]): string {
   return off.length === 0
     ? 'ok'
     : `${off.length} probes not seen exactly once: ${off.slice(0, 10).join(' ')}`;
+}
+
+/** `netmirror mirror ARGS --stats-json --quiet` running in the background until `stop()`. */
+function startMirror(args: string[], stats: string): { stop(): Promise<Summary> } {
+  const child = spawn('node', [NETMIRROR, 'mirror', ...args, '--stats-json', stats, '--quiet'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  return {
+    stop: async () => {
+      child.kill('SIGINT');
+      expect(await waitForExit(child, 15_000), err).toBe(0);
+      return JSON.parse(readFileSync(stats, 'utf8')) as Summary;
+    },
+  };
 }
 
 describe('live capture from a tapped veth (afpacket)', () => {
@@ -111,8 +130,10 @@ describe('live capture from a tapped veth (afpacket)', () => {
     } finally {
       agent.kill('SIGINT');
       expect(await waitForExit(agent, 15_000), agentErr).toBe(0);
-      await rawDump.stop();
-      await tunnelDump.stop();
+      // The oracles lost nothing themselves, and neither did the monitor link.
+      expect(await rawDump.stop(), 'tcpdump on the monitor port').toEqual({ dropped: 0 });
+      expect(await tunnelDump.stop(), 'tcpdump on the tunnel link').toEqual({ dropped: 0 });
+      expect(await linkCounter(lab.rawIf, 'tx_dropped'), 'monitor link drops').toBe(0);
     }
 
     const summary = JSON.parse(readFileSync(stats, 'utf8')) as Summary;
@@ -161,5 +182,96 @@ describe('live capture from a tapped veth (afpacket)', () => {
     for (const f of recorded) if (probeSeq(f.data) >= 0) expect(f.data.length).toBe(f.wirelen);
     const tagged = recorded.filter((f) => f.data.readUInt16BE(12) !== 0x0800).length;
     expect(tagged).toBe(PROBE_KINDS.filter((k) => k === 'dot1q' || k === 'qinq').length * (N / 4));
+  }, 120_000);
+
+  it("under overload, frames read plus the kernel's drops in the summary equal the frames offered", async () => {
+    const stats = join(tmp.dir, 'overload.json');
+    const offered0 = await linkCounter(lab.tapIf, 'rx_packets');
+    const mirror = startMirror(
+      [
+        '--from',
+        `afpacket:${lab.tapIf}?ring=64K&block=4K`,
+        '--to',
+        `pcapng:${join(tmp.dir, 'overload.pcapng')}`,
+      ],
+      stats,
+    );
+    await waitForPacketSocket(lab.tapIf);
+    await blastFromA(lab, tmp.dir, 300_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const s = await mirror.stop();
+    const offered = (await linkCounter(lab.tapIf, 'rx_packets')) - offered0;
+    expect(offered).toBe(300_000);
+    expect(s.sourceDropped).toBeGreaterThan(0);
+    expect(s.counters.read + s.sourceDropped).toBe(offered);
+    expect(s.interfaces).toEqual([
+      {
+        name: lab.tapIf,
+        read: s.counters.read,
+        bytes: s.counters.bytesRead,
+        dropped: s.sourceDropped,
+      },
+    ]);
+    // The recording holds every frame read, and its statistics block the kernel's drops (tshark reads both).
+    const rows = await tsharkFields(join(tmp.dir, 'overload.pcapng'), ['frame.number']);
+    expect(rows.length).toBe(s.counters.read);
+  }, 60_000);
+
+  it('leaves the original traffic alone: throughput and latency between A and B with and without a tap, and every frame the same at both ends', async () => {
+    const modes: { name: string; args: string[] | null }[] = [
+      { name: 'no tap', args: null },
+      { name: 'afpacket -> pcapng', args: ['--to', `pcapng:${join(tmp.dir, 'flow.pcapng')}`] },
+      { name: 'afpacket -> vxlan', args: ['--to', `vxlan://${lab.collectorIp}?vni=9`] },
+      { name: 'afpacket -> iface', args: ['--to', `iface:${lab.rawIf}`] },
+    ];
+    const probes = Array.from({ length: 2000 }, (_, i) => probeFrame(i));
+    const report: string[] = [];
+    for (const [m, mode] of modes.entries()) {
+      const mirror = mode.args
+        ? startMirror(['--from', `afpacket:${lab.tapIf}`, ...mode.args], join(tmp.dir, 'flow.json'))
+        : null;
+      let flow: FlowResult;
+      let tapped = '';
+      const atA = join(tmp.dir, `at-a-${m}.pcap`);
+      const atB = join(tmp.dir, `at-b-${m}.pcap`);
+      try {
+        if (mirror) await waitForPacketSocket(lab.tapIf);
+        // Full speed, with nothing else watching: what the tap costs the flow.
+        flow = await measureFlow(lab, 32, 300);
+        // Then frames captured leaving A and arriving at B (at a pace tcpdump keeps up with).
+        const dumpA = await startTcpdump(lab.a, 'pa', atA);
+        const dumpB = await startTcpdump(lab.b, 'pb', atB);
+        expect(await sendFromA(lab, tmp.dir, probes, 20_000)).toBe(probes.length);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await dumpA.stop(), `${mode.name}: tcpdump at A`).toEqual({ dropped: 0 });
+        expect(await dumpB.stop(), `${mode.name}: tcpdump at B`).toEqual({ dropped: 0 });
+      } finally {
+        if (mirror) {
+          const s = await mirror.stop();
+          tapped = `tap read ${s.counters.read}, dropped ${s.sourceDropped}`;
+          expect(s.sourceDropped, mode.name).toBe(0);
+          expect(s.counters.read, mode.name).toBeGreaterThan(probes.length);
+        }
+      }
+      expect(flow.intact, `${mode.name}: B received what A sent`).toBe(true);
+      const [sent, received] = [atA, atB].map((f) => readFrames(f).map((x) => x.data));
+      for (const [where, frames] of [
+        ['A', sent],
+        ['B', received],
+      ] as const) {
+        const t = tally(
+          frames.map((data) => ({ data }) as Frame),
+          probes,
+        );
+        expect(exactlyOnce(t.counts), `${mode.name}: probes at ${where}`).toBe('ok');
+        expect(t.mismatched, `${mode.name}: probes changed at ${where}`).toEqual([]);
+      }
+      report.push(
+        `${mode.name.padEnd(20)} ${flow.mbps.toFixed(0).padStart(6)} Mbit/s  rtt p50 ${flow.rttP50} µs, p99 ${flow.rttP99} µs  ${tapped}`,
+      );
+    }
+    process.stdout.write(
+      `original flow A -> B (32 MiB TCP, one segment per frame; 300 UDP echoes):\n${report.join('\n')}\n`,
+    );
   }, 120_000);
 });

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { exportDeviceKeys } from '@netmirror/crypto';
 import { TopicTree, type TlsClientCredentials } from '@netmirror/protocol';
 import { MqttControlChannel } from '../control/index.js';
-import { AgentDaemon, loadAgentConfig } from '../daemon/index.js';
+import { AgentDaemon, loadAgentConfig, tapUris } from '../daemon/index.js';
 import type { AgentConfig } from '../daemon/index.js';
 import {
   enrollDevice,
@@ -75,9 +75,16 @@ export async function runAgent(argv: string[]): Promise<number> {
 
   const stop = new AbortController();
   const stopped = untilSignal(stop.signal);
-  const daemon = await AgentDaemon.start(withIdentity(config, identity), { identity, log });
+  let daemon: AgentDaemon;
+  try {
+    daemon = await AgentDaemon.start(withIdentity(config, identity), { identity, log });
+  } catch (err) {
+    // A tap that cannot open (no such interface, bad options, no permission) stops here, plainly.
+    log(`cannot start: ${(err as Error).message}`);
+    return 1;
+  }
   log(
-    `mirroring from ${config.tap.uri}; health and metrics on http://127.0.0.1:${daemon.httpPort}`,
+    `mirroring from ${tapUris(config).join(' + ')}; health and metrics on http://127.0.0.1:${daemon.httpPort}`,
   );
   const control = new ControlConnector(daemon);
   let exitCode: Promise<number> = stopped;

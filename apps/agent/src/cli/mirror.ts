@@ -7,17 +7,25 @@ import { MirrorSession } from '../pipeline/index.js';
 import type { MirrorSummary, Pace, PipelineCounters } from '../pipeline/index.js';
 import { openSink } from '../sinks/index.js';
 import type { Sink } from '../sinks/index.js';
-import { openTap } from '../taps/index.js';
+import { openTaps } from '../taps/index.js';
 import { formatSummary } from './summary.js';
 
-const HELP = `Usage: netmirror mirror --from pcap:PATH [--filter EXPR] [--rules FILE] --to [NAME=]URI ...
+const HELP = `Usage: netmirror mirror --from SOURCE ... [--filter EXPR] [--rules FILE] --to [NAME=]URI ...
 
-  --from SOURCE       capture source: pcap:PATH (pcap or pcapng)
+  --from SOURCE       capture source (repeatable, all live or all files):
+                        pcap:PATH[?loop]    a pcap or pcapng file (?loop: replay forever)
+                        afpacket:IFACE      live, from an AF_PACKET ring; options after ?, joined by &:
+                                            ring=SIZE (64M), block=SIZE (1M): sizes take K or M
+                                            snaplen=N, fanout=GROUP[:hash|lb|cpu|rnd|qm], promisc=0
   --filter EXPR       pcap-filter expression, exactly as tcpdump reads it; applied
-                      before the rules (like a capture filter)
+                      before the rules (like a capture filter; in the kernel for live sources)
   --rules FILE        mirror rules (YAML or JSON); without it every frame the filter
                       passes goes to every --to destination
-  --to [NAME=]URI     a destination (repeatable); unnamed ones are to1, to2, ...
+  --to [NAME=]URI     a destination (repeatable); unnamed ones are to1, to2, ...:
+                        pcap:PATH  pcapng:PATH  record:DIR[?fileBytes=N&maxTotalBytes=N...]
+                        iface:IFNAME (the frames themselves, out of a monitor port)
+                        vxlan://HOST[:PORT]?vni=N  gre://HOST[?key=N]  tzsp://HOST[:PORT]
+                        erspan2://HOST?session=N  erspan3://HOST?session=N
   --speed X           replay at X times the recorded pace (1 = as recorded), as live
                       traffic: a destination that cannot keep up drops its copies
   --pps N             replay at N frames per second, as live traffic
@@ -32,7 +40,7 @@ export async function runMirror(argv: string[]): Promise<number> {
     args = parseArgs({
       args: argv,
       options: {
-        from: { type: 'string' },
+        from: { type: 'string', multiple: true },
         filter: { type: 'string' },
         rules: { type: 'string' },
         to: { type: 'string', multiple: true },
@@ -52,7 +60,7 @@ export async function runMirror(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (!args.from) return usage('--from is required');
+  if (!args.from?.length) return usage('--from is required');
   let pace: Pace | undefined;
   if (args.speed !== undefined && args.pps !== undefined)
     return usage('give --speed or --pps, not both');
@@ -84,7 +92,7 @@ export async function runMirror(argv: string[]): Promise<number> {
 
   let tap;
   try {
-    tap = openTap(args.from);
+    tap = openTaps(args.from);
   } catch (err) {
     process.stderr.write(`netmirror mirror: ${(err as Error).message}\n`);
     return 1;

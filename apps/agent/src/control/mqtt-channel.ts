@@ -220,14 +220,13 @@ export class MqttControlChannel implements ControlChannel {
       v: 1,
       type: 'telemetry',
       at: now,
-      taps: [
-        {
-          name: s.source,
-          packetsSeen: s.counters.read,
-          bytesSeen: s.counters.bytesRead,
-          packetsDropped: s.sourceDropped,
-        },
-      ],
+      // One row per tapped interface (a file source: its interfaces).
+      taps: s.interfaces.map((f) => ({
+        name: f.name,
+        packetsSeen: f.read,
+        bytesSeen: f.bytes,
+        packetsDropped: f.dropped,
+      })),
       destinations: s.destinations.map((d) => ({
         name: d.name,
         packetsSent: d.sent,

@@ -9,9 +9,10 @@ import { MirrorSession } from '../pipeline/index.js';
 import type { MirrorSummary } from '../pipeline/index.js';
 import { Reconciler, StateStore } from '../reconcile/index.js';
 import type { AppliedStates, ApplyResult, VersionedState } from '../reconcile/index.js';
-import { openTap } from '../taps/index.js';
+import { openTaps } from '../taps/index.js';
 import { mirrorFamilies } from './agent-metrics.js';
 import type { AgentConfig } from './config.js';
+import { tapUris } from './config.js';
 import { startHttpServer } from './http-server.js';
 import type { MetricFamily } from '@netmirror/metrics';
 
@@ -70,11 +71,11 @@ export class AgentDaemon {
 
   static async start(config: AgentConfig, options: DaemonOptions = {}): Promise<AgentDaemon> {
     const session = new MirrorSession({
-      tap: openTap(config.tap.uri),
+      tap: openTaps(tapUris(config)),
       ruleSet: { destinations: {}, rules: [] },
       sinks: new Map(),
       defaultSinks: [],
-      pace: config.tap.pps ? { pps: config.tap.pps } : undefined,
+      pace: config.tap?.pps ? { pps: config.tap.pps } : undefined,
     });
     const daemon = new AgentDaemon(
       config,

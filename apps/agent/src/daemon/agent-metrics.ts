@@ -23,6 +23,18 @@ export function mirrorFamilies(s: MirrorSummary): MetricFamily[] {
   return [
     counter('frames_read_total', 'Frames read from the taps.', c.read),
     counter('bytes_read_total', 'Bytes of the frames read.', c.bytesRead),
+    {
+      name: 'netmirror_tap_frames_read_total',
+      help: 'Frames read, per tapped interface.',
+      type: 'counter',
+      samples: s.interfaces.map((f) => ({ labels: { interface: f.name }, value: f.read })),
+    },
+    {
+      name: 'netmirror_tap_frames_dropped_total',
+      help: 'Frames the source lost before the agent saw them (kernel ring full), per tapped interface.',
+      type: 'counter',
+      samples: s.interfaces.map((f) => ({ labels: { interface: f.name }, value: f.dropped })),
+    },
     counter('frames_malformed_total', 'Frames the decoders flagged malformed.', c.malformed),
     counter('frames_filtered_out_total', 'Frames the capture filter rejected.', c.filteredOut),
     counter('frames_matched_total', 'Frames a mirror rule matched.', c.matched),

@@ -26,8 +26,10 @@ export interface AgentConfig {
   brokerUrl?: string;
   /** Root of the MQTT topic tree (default `netmirror/v1`): several fleets on one broker. */
   topicRoot?: string;
-  /** The capture source, e.g. `pcap:/data/replay.pcap?loop` paced at `pps`. */
-  tap: { uri: string; pps?: number };
+  /** The capture source, e.g. `pcap:/data/replay.pcap?loop` paced at `pps`, or `afpacket:eth1`. */
+  tap?: { uri: string; pps?: number };
+  /** Several live sources at once instead of `tap`, e.g. `[afpacket:eth1, afpacket:eth2]`. */
+  taps?: string[];
   /** Health and Prometheus metrics: `GET /health`, `GET /metrics` (0 = any free port). */
   httpPort?: number;
   /** Seconds between telemetry messages (default 10). */
@@ -57,6 +59,7 @@ export function checkAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
     'brokerUrl',
     'topicRoot',
     'tap',
+    'taps',
     'httpPort',
     'telemetrySeconds',
   ];
@@ -99,11 +102,21 @@ export function checkAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
       bad('topicRoot', 'expected segments of [A-Za-z0-9_.-] separated by /, e.g. netmirror/v1');
     }
   }
-  if (!isObject(doc.tap) || typeof doc.tap.uri !== 'string')
-    bad('tap.uri', 'expected a capture source URI');
-  const tap = doc.tap as Record<string, unknown>;
-  if (tap.pps !== undefined && !(typeof tap.pps === 'number' && tap.pps > 0))
-    bad('tap.pps', 'expected a rate > 0');
+  if ((doc.tap === undefined) === (doc.taps === undefined))
+    bad('tap', 'give either tap (one source) or taps (a list of sources)');
+  if (doc.tap !== undefined) {
+    if (!isObject(doc.tap) || typeof doc.tap.uri !== 'string')
+      bad('tap.uri', 'expected a capture source URI');
+    const tap = doc.tap as Record<string, unknown>;
+    if (tap.pps !== undefined && !(typeof tap.pps === 'number' && tap.pps > 0))
+      bad('tap.pps', 'expected a rate > 0');
+  } else if (
+    !Array.isArray(doc.taps) ||
+    doc.taps.length === 0 ||
+    !doc.taps.every((t) => typeof t === 'string' && t !== '')
+  ) {
+    bad('taps', 'expected a non-empty list of capture source URIs');
+  }
   if (
     doc.httpPort !== undefined &&
     !(
@@ -137,4 +150,9 @@ function isHttpUrl(s: string): boolean {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The configured capture sources, in order. */
+export function tapUris(config: AgentConfig): string[] {
+  return config.taps ?? (config.tap ? [config.tap.uri] : []);
 }

@@ -41,6 +41,14 @@ export interface DestinationSummary extends SinkStats {
   queued?: number;
 }
 
+export interface InterfaceSummary {
+  /** The interface's name, or the source URI when it has none. */
+  name: string;
+  read: number;
+  bytes: number;
+  dropped: number;
+}
+
 export interface MirrorSummary {
   source: string;
   elapsedSec: number;
@@ -48,6 +56,8 @@ export interface MirrorSummary {
   rules: RuleCounters[];
   /** Frames the source lost before the pipeline saw them (the kernel's ring drops, a file's recorded drops). */
   sourceDropped: number;
+  /** Per captured interface: frames read and lost by the source. */
+  interfaces: InterfaceSummary[];
   destinations: DestinationSummary[];
   /** Why reading stopped early (a damaged file), or null. */
   sourceError: string | null;
@@ -127,15 +137,21 @@ export class MirrorSession {
         const sinks = this.active;
         let n: number;
         try {
-          for (let wait = o.tap.ready(); wait !== null && !this.stopped; wait = o.tap.ready())
+          // A quiet live tap wakes up now and then: a stop or a new configuration is not held up.
+          let wait = o.tap.ready();
+          while (wait !== null && !this.stopped && this.pending === null) {
             await wait;
+            wait = o.tap.ready();
+          }
           if (this.stopped) break;
+          if (wait !== null) continue; // apply the new configuration first
           n = o.tap.next(batch);
         } catch (err) {
           sourceError = (err as Error).message;
           n = 0;
         }
         if (n === 0) break;
+        if (n < 0) continue;
         if (pacer !== null) {
           await pacer.process(pipeline, batch, o.tap.linkTypes, sinks, () => this.stopped);
         } else if (o.tap.live) {
@@ -173,6 +189,7 @@ export class MirrorSession {
       counters: { ...pipeline.counters },
       rules: pipeline.ruleCounters.map((r) => ({ ...r })),
       sourceDropped: sum(drops),
+      interfaces: interfaceSummaries(o.tap, pipeline, drops),
       destinations: this.used.map((s) => ({
         name: s.name,
         uri: s.uri,
@@ -192,7 +209,7 @@ export class MirrorSession {
         this.startedAt === 0n ? 0 : Number(process.hrtime.bigint() - this.startedAt) / 1e9,
       counters: p ? { ...p.counters } : newPipelineCounters(),
       rules: p ? p.ruleCounters.map((r) => ({ ...r })) : [],
-      sourceDropped: this.ended ? 0 : sum(this.options.tap.sourceDrops()),
+      ...this.sourceSnapshot(p),
       destinations: this.active.map((s) => ({
         name: s.name,
         uri: s.uri,
@@ -200,6 +217,15 @@ export class MirrorSession {
         lastError: s.lastError,
       })),
       sourceError: null,
+    };
+  }
+
+  /** Source losses and per-interface counts while running (the kernel's counters are read now). */
+  private sourceSnapshot(p: Pipeline | null): Pick<MirrorSummary, 'sourceDropped' | 'interfaces'> {
+    const drops = this.ended ? [] : this.options.tap.sourceDrops();
+    return {
+      sourceDropped: sum(drops),
+      interfaces: p ? interfaceSummaries(this.options.tap, p, drops) : [],
     };
   }
 
@@ -234,6 +260,19 @@ export class MirrorSession {
     for (const s of retired) this.retiring.push(s.close());
     done();
   }
+}
+
+function interfaceSummaries(
+  tap: Tap,
+  pipeline: Pipeline,
+  drops: readonly number[],
+): InterfaceSummary[] {
+  return tap.interfaces.map((f, i) => ({
+    name: f.name ?? tap.uri,
+    read: pipeline.readPerInterface[i] ?? 0,
+    bytes: pipeline.bytesPerInterface[i] ?? 0,
+    dropped: drops[i] ?? 0,
+  }));
 }
 
 function sum(values: readonly number[]): number {

@@ -43,8 +43,9 @@ interface RuleRoute {
 export class Pipeline {
   readonly counters: PipelineCounters = newPipelineCounters();
   ruleCounters: RuleCounters[] = [];
-  /** Frames read per source interface. */
+  /** Frames and bytes (captured) read per source interface. */
   readonly readPerInterface: number[] = [];
+  readonly bytesPerInterface: number[] = [];
   private matcher!: RuleMatcher;
   private filter: BpfFilter | null = null;
   private routes: RuleRoute[] = [];
@@ -129,6 +130,7 @@ export class Pipeline {
       c.read++;
       c.bytesRead += batch.caplen[i];
       this.readPerInterface[ifIndex] = (this.readPerInterface[ifIndex] ?? 0) + 1;
+      this.bytesPerInterface[ifIndex] = (this.bytesPerInterface[ifIndex] ?? 0) + batch.caplen[i];
       if (filter !== null && filter.bits[i] === 0) {
         c.filteredOut++;
         continue;

@@ -1,5 +1,6 @@
 export type { Tap } from './tap.js';
 export { PcapFileTap } from './pcap-tap.js';
-export { openTap } from './open-tap.js';
+export { openTap, openTaps } from './open-tap.js';
+export { MergedTap } from './merged-tap.js';
 export { AfPacketTap } from './afpacket-tap.js';
 export type { AfPacketTapOptions } from './afpacket-tap.js';

@@ -1,11 +1,25 @@
 import { FanoutMode } from '@netmirror/native';
 import { AfPacketTap } from './afpacket-tap.js';
 import type { AfPacketTapOptions } from './afpacket-tap.js';
+import { MergedTap } from './merged-tap.js';
 import { PcapFileTap } from './pcap-tap.js';
 import type { Tap } from './tap.js';
 
 const SOURCES =
-  'pcap:PATH[?loop] or afpacket:IFACE[?ring=MiB&block=KiB&snaplen=N&fanout=GROUP[:MODE]&promisc=0]';
+  'pcap:PATH[?loop] or afpacket:IFACE[?ring=SIZE&block=SIZE&snaplen=N&fanout=GROUP[:MODE]&promisc=0]';
+
+/** Opens one source, or several as one (`MergedTap`); a failure closes those already open. */
+export function openTaps(uris: readonly string[]): Tap {
+  if (uris.length === 1) return openTap(uris[0]);
+  const taps: Tap[] = [];
+  try {
+    for (const uri of uris) taps.push(openTap(uri));
+    return new MergedTap(taps);
+  } catch (err) {
+    for (const t of taps) t.close();
+    throw err;
+  }
+}
 
 /**
  * Opens a capture source from its URI: `pcap:PATH` (`?loop` replays it
@@ -27,7 +41,19 @@ export function openTap(uri: string): Tap {
     case 'afpacket': {
       if (!/^[^\s/:?]{1,15}$/.test(rest))
         throw new Error(`--from ${uri}: missing or invalid interface name (afpacket:IFACE)`);
-      return new AfPacketTap(uri, rest, afPacketOptions(uri, query));
+      const options = afPacketOptions(uri, query);
+      try {
+        return new AfPacketTap(uri, rest, options);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENODEV')
+          throw new Error(`--from ${uri}: there is no interface ${rest}`, { cause: err });
+        if (code === 'EPERM' || code === 'EACCES')
+          throw new Error(`--from ${uri}: capturing needs CAP_NET_RAW (run as root)`, {
+            cause: err,
+          });
+        throw err;
+      }
     }
     default:
       throw new Error(`--from ${uri}: unknown source; use ${SOURCES}`);
@@ -66,13 +92,21 @@ function afPacketOptions(uri: string, query: string | undefined): AfPacketTapOpt
       throw bad(`${name} must be an integer in ${min}..${max}`);
     return n;
   };
+  /** N with a K or M suffix, or a bare N in the option's own unit (1 << shift bytes). */
+  const size = (v: string, name: string, shift: number, min: number, max: number): number => {
+    const m = /^(\d+)([KkMm]?)$/.exec(v);
+    const n = m ? Number(m[1]) * 2 ** (m[2] === '' ? shift : /k/i.test(m[2]) ? 10 : 20) : NaN;
+    if (!(n >= min && n <= max))
+      throw bad(`${name}=${v}: give a size from ${min / 1024}K to ${max / 2 ** 20}M`);
+    return n;
+  };
   for (const [key, value] of new URLSearchParams(query ?? '')) {
     switch (key) {
       case 'ring':
-        o.ringBytes = int(value, 'ring (MiB)', 1, 4096) << 20;
+        o.ringBytes = size(value, 'ring', 20, 64 << 10, 4 * 2 ** 30);
         break;
       case 'block':
-        o.blockBytes = int(value, 'block (KiB)', 4, 65536) << 10;
+        o.blockBytes = size(value, 'block', 10, 4 << 10, 64 << 20);
         break;
       case 'snaplen':
         o.snapLen = int(value, 'snaplen', 64, 262144);

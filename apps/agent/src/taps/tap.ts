@@ -20,7 +20,11 @@ export interface Tap {
    * so a stop is noticed on a quiet link).
    */
   ready(): Promise<void> | null;
-  /** Fills the batch; 0 at the end (a live tap: once closed). Throws on damage after yielding all good frames. */
+  /**
+   * Fills the batch and returns the frame count: 0 at the end (a live tap:
+   * once closed), -1 when there is nothing this time (ask `ready()` again).
+   * Throws on damage after yielding all good frames.
+   */
   next(batch: FrameBatch): number;
   /**
    * Live taps that filter in the kernel have this: it replaces the capture
