@@ -21,6 +21,7 @@ import {
   sendFromA,
   startTcpdump,
   waitForPacketSocket,
+  waitForTap,
 } from './support/tap-lab.js';
 import type { FlowResult, TapLab } from './support/tap-lab.js';
 import { readFileSync } from 'node:fs';
@@ -116,7 +117,7 @@ describe('live capture from a tapped veth (afpacket)', () => {
     agent.stderr.on('data', (b: Buffer) => (agentErr += b.toString()));
     try {
       await waitForPacketSocket(lab.tapIf);
-      expect(await sendFromA(lab, tmp.dir, probes)).toBe(N);
+      expect(await sendFromA(lab, tmp.dir, probes, 20_000)).toBe(N);
       // Bounded wait for the last copies to cross (block retire timeout is 10 ms).
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline) {
@@ -218,24 +219,34 @@ describe('live capture from a tapped veth (afpacket)', () => {
   }, 60_000);
 
   it('leaves the original traffic alone: throughput and latency between A and B with and without a tap, and every frame the same at both ends', async () => {
-    const modes: { name: string; args: string[] | null }[] = [
-      { name: 'no tap', args: null },
-      { name: 'afpacket -> pcapng', args: ['--to', `pcapng:${join(tmp.dir, 'flow.pcapng')}`] },
-      { name: 'afpacket -> vxlan', args: ['--to', `vxlan://${lab.collectorIp}?vni=9`] },
-      { name: 'afpacket -> iface', args: ['--to', `iface:${lab.rawIf}`] },
+    const modes: { name: string; from: string; to: string }[] = [
+      { name: 'no tap', from: '', to: '' },
+      {
+        name: 'afpacket -> pcapng',
+        from: `afpacket:${lab.tapIf}`,
+        to: `pcapng:${join(tmp.dir, 'flow.pcapng')}`,
+      },
+      {
+        name: 'afpacket -> vxlan',
+        from: `afpacket:${lab.tapIf}`,
+        to: `vxlan://${lab.collectorIp}?vni=9`,
+      },
+      { name: 'afpacket -> iface', from: `afpacket:${lab.tapIf}`, to: `iface:${lab.rawIf}` },
+      { name: 'tc -> vxlan', from: `tc:${lab.tapIf}`, to: `vxlan://${lab.collectorIp}?vni=9` },
+      { name: 'tc -> iface', from: `tc:${lab.tapIf}`, to: `iface:${lab.rawIf}` },
     ];
     const probes = Array.from({ length: 2000 }, (_, i) => probeFrame(i));
     const report: string[] = [];
     for (const [m, mode] of modes.entries()) {
-      const mirror = mode.args
-        ? startMirror(['--from', `afpacket:${lab.tapIf}`, ...mode.args], join(tmp.dir, 'flow.json'))
+      const mirror = mode.from
+        ? startMirror(['--from', mode.from, '--to', mode.to], join(tmp.dir, 'flow.json'))
         : null;
       let flow: FlowResult;
       let tapped = '';
       const atA = join(tmp.dir, `at-a-${m}.pcap`);
       const atB = join(tmp.dir, `at-b-${m}.pcap`);
       try {
-        if (mirror) await waitForPacketSocket(lab.tapIf);
+        if (mirror) await waitForTap(mode.from);
         // Full speed, with nothing else watching: what the tap costs the flow.
         flow = await measureFlow(lab, 32, 300);
         // Then frames captured leaving A and arriving at B (at a pace tcpdump keeps up with).

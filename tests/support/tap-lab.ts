@@ -237,25 +237,14 @@ export async function startTcpdump(
   file: string,
   filter: string[] = [],
 ): Promise<{ stop(): Promise<{ dropped: number }> }> {
+  // Niced up and with a 64 MiB buffer: the oracle must keep up with bursts of copies.
+  const args = ['-n', '-U', '--immediate-mode', '-B', '65536', '-i', ifname, '-w', file, ...filter];
   const child: ChildProcess = spawn(
     'ip',
-    [
-      'netns',
-      'exec',
-      ns.name,
-      'tcpdump',
-      '-n',
-      '-U',
-      '--immediate-mode',
-      '-B',
-      '65536',
-      '-i',
-      ifname,
-      '-w',
-      file,
-      ...filter,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    ['netns', 'exec', ns.name, 'nice', '-n', '-10', 'tcpdump', ...args],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   let err = '';
   child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
@@ -402,4 +391,24 @@ export async function measureFlow(lab: TapLab, mib = 64, pings = 300): Promise<F
   } finally {
     server.kill('SIGKILL');
   }
+}
+
+/** Resolves once a tc filter carrying an action cookie (the agent's mark) sits on `ifname` ingress. */
+export async function waitForTcFilter(ifname: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await run('tc', ['-j', 'filter', 'show', 'dev', ifname, 'ingress'], {
+      timeoutMs: 10_000,
+    });
+    if (r.code === 0 && r.stdout.includes('"cookie"')) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no tc filter of ours on ${ifname} after ${timeoutMs} ms`);
+}
+
+/** Waits until the agent's tap on `uri` (afpacket:IF or tc:IF) is in place. */
+export async function waitForTap(uri: string): Promise<void> {
+  const ifname = uri.replace(/^[a-z]+:/, '').split('?')[0];
+  if (uri.startsWith('tc:')) await waitForTcFilter(ifname);
+  else await waitForPacketSocket(ifname);
 }

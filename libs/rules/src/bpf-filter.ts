@@ -87,7 +87,7 @@ const REJECT_ALL = Buffer.from([0x06, 0, 0, 0, 0, 0, 0, 0]);
  * type (`ip` on raw IPv6); tcpdump then exits. In a source with several link
  * types that is a legitimate "no match" for those interfaces.
  */
-function compileOrRejectAll(expression: string, linkType: number): Buffer {
+export function compileOrRejectAll(expression: string, linkType: number): Buffer {
   try {
     return compileBpf(expression, linkType);
   } catch (err) {

@@ -3,8 +3,9 @@ import { parseArgs } from 'node:util';
 import { compileBpf } from '@netmirror/native';
 import { parseRuleSet, RuleSetError } from '@netmirror/rules';
 import type { RuleSet } from '@netmirror/rules';
+import { openCaptureSession } from '../capture-session.js';
 import { MirrorSession } from '../pipeline/index.js';
-import type { MirrorSummary, Pace, PipelineCounters } from '../pipeline/index.js';
+import type { CaptureSession, MirrorSummary, Pace, PipelineCounters } from '../pipeline/index.js';
 import { openSink } from '../sinks/index.js';
 import type { Sink } from '../sinks/index.js';
 import { openTaps } from '../taps/index.js';
@@ -17,6 +18,8 @@ const HELP = `Usage: netmirror mirror --from SOURCE ... [--filter EXPR] [--rules
                         afpacket:IFACE      live, from an AF_PACKET ring; options after ?, joined by &:
                                             ring=SIZE (64M), block=SIZE (1M): sizes take K or M
                                             snaplen=N, fanout=GROUP[:hash|lb|cpu|rnd|qm], promisc=0
+                        tc:IFACE            mirrored in the kernel (tc clsact + mirred), to iface: and
+                                            vxlan:// destinations only; counters from tc
   --filter EXPR       pcap-filter expression, exactly as tcpdump reads it; applied
                       before the rules (like a capture filter; in the kernel for live sources)
   --rules FILE        mirror rules (YAML or JSON); without it every frame the filter
@@ -90,31 +93,33 @@ export async function runMirror(argv: string[]): Promise<number> {
   if (sinks.size === 0)
     return usage('no destination: give --to URI (or destinations in the rules file)');
 
-  let tap;
-  try {
-    tap = openTaps(args.from);
-  } catch (err) {
-    process.stderr.write(`netmirror mirror: ${(err as Error).message}\n`);
-    return 1;
-  }
-  if (args.filter !== undefined) {
-    // Like tcpdump: a filter that does not compile for the input stops before anything is written.
-    const problem = filterProblem(args.filter, tap.linkTypes);
-    if (problem !== null) {
-      tap.close();
-      return usage(`--filter '${args.filter}': ${problem}`);
-    }
-  }
   const progress = !args.quiet && process.stderr.isTTY ? showProgress : undefined;
-  const session = new MirrorSession({
-    tap,
+  const common = {
     ruleSet,
     sinks,
     defaultSinks: defaults,
     filter: args.filter,
     onProgress: progress,
     pace,
-  });
+  };
+  let session: CaptureSession;
+  try {
+    if (args.from.some((uri) => uri.startsWith('tc:'))) {
+      session = openCaptureSession(args.from, common);
+    } else {
+      const tap = openTaps(args.from);
+      // Like tcpdump: a filter that does not compile for the input stops before anything is written.
+      const problem = args.filter === undefined ? null : filterProblem(args.filter, tap.linkTypes);
+      if (problem !== null) {
+        tap.close();
+        return usage(`--filter '${args.filter}': ${problem}`);
+      }
+      session = new MirrorSession({ ...common, tap });
+    }
+  } catch (err) {
+    process.stderr.write(`netmirror mirror: ${(err as Error).message}\n`);
+    return 1;
+  }
   const onSignal = (): void => session.stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -5,11 +5,10 @@ import { REPORTED_DOMAINS } from '@netmirror/protocol';
 import type { KeyDelivery } from '@netmirror/protocol';
 import { DeviceKeySet, KeySetStore } from '../keys/index.js';
 import type { KeyRingView } from '../keys/index.js';
-import { MirrorSession } from '../pipeline/index.js';
-import type { MirrorSummary } from '../pipeline/index.js';
+import type { CaptureSession, MirrorSummary } from '../pipeline/index.js';
+import { openCaptureSession } from '../capture-session.js';
 import { Reconciler, StateStore } from '../reconcile/index.js';
 import type { AppliedStates, ApplyResult, VersionedState } from '../reconcile/index.js';
-import { openTaps } from '../taps/index.js';
 import { mirrorFamilies } from './agent-metrics.js';
 import type { AgentConfig } from './config.js';
 import { tapUris } from './config.js';
@@ -61,7 +60,7 @@ export class AgentDaemon {
 
   private constructor(
     readonly config: AgentConfig,
-    readonly session: MirrorSession,
+    readonly session: CaptureSession,
     readonly reconciler: Reconciler,
     options: DaemonOptions,
   ) {
@@ -70,8 +69,7 @@ export class AgentDaemon {
   }
 
   static async start(config: AgentConfig, options: DaemonOptions = {}): Promise<AgentDaemon> {
-    const session = new MirrorSession({
-      tap: openTaps(tapUris(config)),
+    const session = openCaptureSession(tapUris(config), {
       ruleSet: { destinations: {}, rules: [] },
       sinks: new Map(),
       defaultSinks: [],

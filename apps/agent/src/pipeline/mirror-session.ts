@@ -63,12 +63,23 @@ export interface MirrorSummary {
   sourceError: string | null;
 }
 
+/** What the daemon and the CLI drive: a running mirror, reconfigurable, with counters. */
+export interface CaptureSession {
+  /** Runs until the source ends or `stop()`; resolves with the final counters. */
+  run(): Promise<MirrorSummary>;
+  stop(): void;
+  /** Resolves once `config` is the configuration in effect; rejects, keeping the old one, if it cannot be. */
+  reconfigure(config: MirrorConfig): Promise<void>;
+  /** The counters so far. */
+  snapshot(): MirrorSummary;
+}
+
 /**
  * Runs a tap through the pipeline into its destinations until the source ends
  * (or `stop()`), then drains and closes every destination. An offline source
  * waits for slow destinations; a live one never does.
  */
-export class MirrorSession {
+export class MirrorSession implements CaptureSession {
   private stopped = false;
   private ended = false;
   /** Destinations of the configuration in effect. */

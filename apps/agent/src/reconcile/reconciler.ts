@@ -1,5 +1,5 @@
 import { validateRetention, validateRuleSet } from '@netmirror/rules';
-import type { MirrorSession } from '../pipeline/index.js';
+import type { CaptureSession } from '../pipeline/index.js';
 import { openSink, RecorderSink } from '../sinks/index.js';
 import type { RetentionSettings, Sink } from '../sinks/index.js';
 import type { AppliedStates, StateStore, VersionedState } from './state-store.js';
@@ -30,7 +30,7 @@ export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly session: MirrorSession,
+    private readonly session: CaptureSession,
     private readonly store: StateStore,
   ) {
     this.states = store.load();

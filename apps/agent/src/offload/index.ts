@@ -1,0 +1,3 @@
+export { TcOffload } from './tc-offload.js';
+export type { OffloadCounters } from './tc-offload.js';
+export { TcOffloadSession } from './tc-session.js';
