@@ -24,7 +24,7 @@ import {
   waitForTap,
 } from './support/tap-lab.js';
 import type { FlowResult, TapLab } from './support/tap-lab.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const N = 2000;
 
@@ -216,6 +216,45 @@ describe('live capture from a tapped veth (afpacket)', () => {
     // The recording holds every frame read, and its statistics block the kernel's drops (tshark reads both).
     const rows = await tsharkFields(join(tmp.dir, 'overload.pcapng'), ['frame.number']);
     expect(rows.length).toBe(s.counters.read);
+  }, 60_000);
+
+  it('the rules and the filter are applied in the kernel too: frames nothing wants are never read', async () => {
+    const stats = join(tmp.dir, 'prefilter.json');
+    const rules = join(tmp.dir, 'prefilter-rules.json');
+    writeFileSync(
+      rules,
+      JSON.stringify({
+        rules: [{ name: 'odd', priority: 1, match: { protocol: 'udp', dstPort: 5001 } }],
+      }),
+    );
+    const recording = join(tmp.dir, 'prefilter.pcapng');
+    const mirror = startMirror(
+      [
+        '--from',
+        `afpacket:${lab.tapIf}`,
+        '--rules',
+        rules,
+        '--filter',
+        'not vlan',
+        '--to',
+        `pcapng:${recording}`,
+      ],
+      stats,
+    );
+    await waitForPacketSocket(lab.tapIf);
+    const probes = Array.from({ length: 1000 }, (_, i) => probeFrame(i, i % 2));
+    expect(await sendFromA(lab, tmp.dir, probes, 20_000)).toBe(1000);
+    await new Promise((r) => setTimeout(r, 300));
+    const s = await mirror.stop();
+    // Odd probes (port 5001) that carry no tag: i % 4 is 1 (802.1Q) or 3 (large, untagged), so the 250 large ones.
+    const wanted = probes.flatMap((p, i) =>
+      i % 2 === 1 && p.readUInt16BE(12) === 0x0800 ? [i] : [],
+    );
+    expect(wanted.length).toBe(250);
+    expect(s.counters.read, 'frames the kernel let through').toBe(wanted.length);
+    expect(s.counters.filteredOut + s.counters.unmatched).toBe(0);
+    const got = readFrames(recording).map((f) => probeSeq(f.data));
+    expect(got).toEqual(wanted);
   }, 60_000);
 
   it('leaves the original traffic alone: throughput and latency between A and B with and without a tap, and every frame the same at both ends', async () => {

@@ -17,6 +17,7 @@ export { RuleMatcher } from './matcher.js';
 export type { CompiledRule } from './matcher.js';
 export { BpfFilter } from './bpf-filter.js';
 export { compileRulesBpf, compileRulesBpfProgram } from './classic-bpf.js';
+export { bpfAnd } from './classic-bpf-combine.js';
 export type { ClassicBpfOptions, ClassicBpfProgram } from './classic-bpf.js';
 export { parsePrefix, prefixContains } from './address.js';
 export type { Prefix } from './address.js';

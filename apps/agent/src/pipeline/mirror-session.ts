@@ -91,10 +91,17 @@ export class MirrorSession implements CaptureSession {
   private readonly retiring: Promise<void>[] = [];
   private pipeline: Pipeline | null = null;
   private startedAt = 0n;
-  /** The capture filter in effect. */
-  private filter: string | undefined;
+  /** The configuration in effect. */
+  private config: MirrorConfig;
+  /** A configuration whose destinations are open, waiting to be committed. */
+  private switching: {
+    config: MirrorConfig;
+    done: (err?: Error) => void;
+    added: Sink[];
+  } | null = null;
 
   constructor(private readonly options: MirrorSessionOptions) {
+    this.config = options;
     this.active = sinksOf(options);
     this.used = [...this.active];
   }
@@ -121,16 +128,15 @@ export class MirrorSession implements CaptureSession {
   async run(): Promise<MirrorSummary> {
     const o = this.options;
     const batch = new FrameBatch(o.batchSize ?? 1024);
-    // A tap that filters in the kernel takes the filter; frames it drops never reach user space.
-    if (o.tap.setFilter && o.filter) o.tap.setFilter(o.filter);
-    this.filter = o.filter;
     const pipeline = new Pipeline({
       ruleSet: o.ruleSet,
       sinks: o.sinks,
       defaultSinks: o.defaultSinks,
-      filter: o.tap.setFilter ? undefined : o.filter,
+      filter: o.filter,
       batchCapacity: batch.capacity,
     });
+    // Frames the filter and the rules all reject stay in the kernel (the pipeline still decides).
+    o.tap.prefilter?.set(o.filter, o.ruleSet.rules);
     this.pipeline = pipeline;
     const started = (this.startedAt = process.hrtime.bigint());
     const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
@@ -144,13 +150,14 @@ export class MirrorSession implements CaptureSession {
     try {
       for (;;) {
         if (this.stopped) break;
-        if (this.pending) await this.applyPending(pipeline, batch.capacity);
+        if (this.switching && o.tap.prefilter!.caughtUp()) this.commit(pipeline, batch.capacity);
+        if (this.pending && !this.switching) await this.applyPending(pipeline, batch.capacity);
         const sinks = this.active;
         let n: number;
         try {
           // A quiet live tap wakes up now and then: a stop or a new configuration is not held up.
           let wait = o.tap.ready();
-          while (wait !== null && !this.stopped && this.pending === null) {
+          while (wait !== null && !this.stopped && !this.configurationDue()) {
             await wait;
             wait = o.tap.ready();
           }
@@ -190,8 +197,10 @@ export class MirrorSession implements CaptureSession {
       }));
       for (const s of this.active) if (s instanceof PcapngSink) s.setInterfaceTotals(totals);
       this.ended = true;
-      this.pending?.done(new Error('the mirror session has ended'));
+      for (const p of [this.pending, this.switching])
+        p?.done(new Error('the mirror session has ended'));
       this.pending = null;
+      this.switching = null;
       await Promise.all([...this.active.map((s) => s.close()), ...this.retiring]);
     }
     return {
@@ -240,33 +249,55 @@ export class MirrorSession implements CaptureSession {
     };
   }
 
+  /** A new configuration waits to be applied, or to be committed now that the tap has caught up. */
+  private configurationDue(): boolean {
+    return this.switching ? this.options.tap.prefilter!.caughtUp() : this.pending !== null;
+  }
+
+  /**
+   * Opens the new destinations; then, on a tap that filters in the kernel,
+   * lets every frame through and commits only once the frames the old
+   * kernel filter let by have all been handled (so no frame the new rules
+   * want was dropped in the kernel under the old ones); elsewhere commits now.
+   */
   private async applyPending(pipeline: Pipeline, batchCapacity: number): Promise<void> {
     const { config, done } = this.pending!;
     this.pending = null;
-    const next = sinksOf(config);
-    const added = next.filter((s) => !this.active.includes(s));
-    const tap = this.options.tap;
+    const added = sinksOf(config).filter((s) => !this.active.includes(s));
     try {
-      await Promise.all(added.map((s) => s.open(tap.interfaces)));
-      if (tap.setFilter) {
-        tap.setFilter(config.filter ?? null);
-        try {
-          pipeline.reconfigure({ ...config, filter: undefined, batchCapacity });
-        } catch (err) {
-          tap.setFilter(this.filter ?? null); // compiled before, so it compiles again
-          throw err;
-        }
-      } else {
-        pipeline.reconfigure({ ...config, batchCapacity });
-      }
-      this.filter = config.filter;
+      await Promise.all(added.map((s) => s.open(this.options.tap.interfaces)));
     } catch (err) {
       await Promise.allSettled(added.map((s) => s.close()));
       done(err as Error);
       return;
     }
+    this.switching = { config, done, added };
+    if (this.options.tap.prefilter) this.options.tap.prefilter.open();
+    else this.commit(pipeline, batchCapacity);
+  }
+
+  /** Puts the opened configuration in force between two batches. */
+  private commit(pipeline: Pipeline, batchCapacity: number): void {
+    const { config, done, added } = this.switching!;
+    this.switching = null;
+    const prefilter = this.options.tap.prefilter;
+    try {
+      pipeline.reconfigure({ ...config, batchCapacity });
+    } catch (err) {
+      prefilter?.set(this.config.filter, this.config.ruleSet.rules); // as it was
+      for (const s of added) this.retiring.push(s.close());
+      done(err as Error);
+      return;
+    }
+    try {
+      prefilter?.set(config.filter, config.ruleSet.rules);
+    } catch {
+      // The kernel filter stays open (everything through): slower, never wrong.
+    }
+    const next = sinksOf(config);
     const retired = this.active.filter((s) => !next.includes(s));
     this.active = next;
+    this.config = config;
     for (const s of added) if (!this.used.includes(s)) this.used.push(s);
     for (const s of retired) this.retiring.push(s.close());
     done();

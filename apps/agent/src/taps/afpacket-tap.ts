@@ -11,10 +11,12 @@ import {
   stats,
 } from '@netmirror/native';
 import type { PacketRing } from '@netmirror/native';
+import { bpfAnd, compileRulesBpf } from '@netmirror/rules';
+import type { MirrorRule } from '@netmirror/rules';
 import type { FrameBatch } from '@netmirror/packet';
 import { LinkType } from '@netmirror/packet';
 import type { SourceInterface } from '../sinks/index.js';
-import type { Tap } from './tap.js';
+import type { KernelPrefilter, Tap } from './tap.js';
 
 export interface AfPacketTapOptions {
   /** Ring size in bytes (blockBytes × blocks). */
@@ -55,6 +57,10 @@ export class AfPacketTap implements Tap {
   private holding = false;
   private wake: Promise<void> | null = null;
   private closed = false;
+  private openedAt = 0;
+  /** When the ring was last seen empty, and the capture time of the last frame handed out (ms). */
+  private idleAt = 0;
+  private lastFrameMs = 0;
 
   constructor(
     readonly uri: string,
@@ -70,35 +76,76 @@ export class AfPacketTap implements Tap {
     });
     this.interfaces = [{ linkType: LinkType.ETHERNET, snapLen: options.snapLen, name: ifname }];
     try {
-      this.setFilter(null);
+      this.attach(null);
     } catch (err) {
       closeRing(this.ring);
       throw err;
     }
   }
 
+  readonly prefilter: KernelPrefilter = {
+    set: (filter, rules) => this.attach(this.prefilterProgram(filter, rules)),
+    open: () => {
+      this.attach(null);
+      this.openedAt = Date.now();
+      this.idleAt = 0;
+    },
+    // Frames captured at t reach user space by t + the block timeout: an empty ring seen after
+    // that, or a frame stamped after it, means every frame captured before open() was delivered.
+    caughtUp: () => {
+      const after = this.openedAt + this.options.blockTimeoutMs + 5;
+      return this.idleAt >= after || this.lastFrameMs >= after;
+    },
+  };
+
   /**
-   * Filters in the kernel from now on (null: every frame), replacing the
-   * previous filter in one step. The expression is compiled by libpcap for
-   * this live socket, so `vlan` tests the tag the kernel keeps in metadata.
+   * The capture filter (compiled by libpcap for this live socket) and the
+   * mirror rules (compiled by libs/rules; a superset where classic BPF cannot
+   * be exact), both required; frames that match no mirror rule stay in the
+   * kernel. A program that cannot be built leaves that part out (the
+   * pipeline filters anyway).
    */
-  setFilter(expression: string | null): void {
+  private prefilterProgram(
+    filter: string | undefined,
+    rules: readonly MirrorRule[],
+  ): Buffer | null {
     const snap = this.options.snapLen;
-    // Without an expression, a one-instruction program still cuts frames to the snap length.
-    const program =
-      expression === null
-        ? Buffer.from([
-            0x06,
-            0,
-            0,
-            0,
-            snap & 0xff,
-            (snap >> 8) & 0xff,
-            (snap >> 16) & 0xff,
-            snap >>> 24,
-          ])
-        : compileBpfLive(expression, this.ifname, snap);
-    setRingFilter(this.ring, program);
+    let program: Buffer | null = null;
+    try {
+      program = compileRulesBpf(rules, (r) => r.action === 'mirror', {
+        vlanInMetadata: true,
+        snapLen: snap,
+        allowSuperset: true,
+      });
+    } catch {
+      // too large for the kernel: no rules prefilter
+    }
+    if (filter === undefined) return program;
+    const f = compileBpfLive(filter, this.ifname, snap);
+    try {
+      return program ? bpfAnd(f, program) : f;
+    } catch {
+      return f;
+    }
+  }
+
+  /** Replaces the socket's filter in one step; null: every frame, cut to the snap length. */
+  private attach(program: Buffer | null): void {
+    const snap = this.options.snapLen;
+    setRingFilter(
+      this.ring,
+      program ??
+        Buffer.from([
+          0x06,
+          0,
+          0,
+          0,
+          snap & 0xff,
+          (snap >> 8) & 0xff,
+          (snap >> 16) & 0xff,
+          snap >>> 24,
+        ]),
+    );
   }
 
   ready(): Promise<void> | null {
@@ -110,7 +157,10 @@ export class AfPacketTap implements Tap {
         this.holding = false;
       }
       const block = nextBlock(this.ring, 0);
-      if (block === null) break;
+      if (block === null) {
+        this.idleAt = Date.now();
+        break;
+      }
       this.holding = true;
       this.cursor.reset(block);
       if (this.cursor.remaining > 0) return null;
@@ -144,6 +194,7 @@ export class AfPacketTap implements Tap {
       const reception = RECEPTION[c.packetType] ?? 0;
       batch.push(c.offset, c.caplen, c.len, c.sec, c.nsec, 0, direction | (reception << 2));
     }
+    if (batch.count > 0) this.lastFrameMs = c.sec * 1000 + c.nsec / 1e6;
     return batch.count;
   }
 

@@ -1,4 +1,4 @@
-export type { Tap } from './tap.js';
+export type { KernelPrefilter, Tap } from './tap.js';
 export { PcapFileTap } from './pcap-tap.js';
 export { openTap, openTaps } from './open-tap.js';
 export { MergedTap } from './merged-tap.js';

@@ -1,6 +1,6 @@
 import type { FrameBatch } from '@netmirror/packet';
 import type { SourceInterface } from '../sinks/index.js';
-import type { Tap } from './tap.js';
+import type { KernelPrefilter, Tap } from './tap.js';
 
 /**
  * Several taps as one source: each batch comes from one tap, taken in turn
@@ -26,13 +26,17 @@ export class MergedTap implements Tap {
     this.uri = taps.map((t) => t.uri).join(' + ');
     this.live = taps[0].live;
     this.open = taps.map(() => true);
-    if (taps.every((t) => t.setFilter))
-      this.setFilter = (expression) => {
-        for (const t of taps) t.setFilter!(expression);
+    if (taps.every((t) => t.prefilter)) {
+      const all = taps.map((t) => t.prefilter!);
+      this.prefilter = {
+        set: (filter, rules) => all.forEach((p) => p.set(filter, rules)),
+        open: () => all.forEach((p) => p.open()),
+        caughtUp: () => all.every((p) => p.caughtUp()),
       };
+    }
   }
 
-  setFilter?: (expression: string | null) => void;
+  readonly prefilter?: KernelPrefilter;
 
   get interfaces(): readonly SourceInterface[] {
     return this.taps.flatMap((t) => t.interfaces);

@@ -1,4 +1,5 @@
 import type { FrameBatch } from '@netmirror/packet';
+import type { MirrorRule } from '@netmirror/rules';
 import type { SourceInterface } from '../sinks/index.js';
 
 /**
@@ -26,13 +27,22 @@ export interface Tap {
    * Throws on damage after yielding all good frames.
    */
   next(batch: FrameBatch): number;
-  /**
-   * Live taps that filter in the kernel have this: it replaces the capture
-   * filter (a pcap-filter expression; null: none) in one step, and the
-   * pipeline then does not filter again.
-   */
-  setFilter?(expression: string | null): void;
+  /** Live taps that can drop unwanted frames in the kernel have this. */
+  readonly prefilter?: KernelPrefilter;
   /** Frames the source itself reports lost, per interface (kernel or file statistics). */
   sourceDrops(): number[];
   close(): void;
+}
+
+/**
+ * A filter in the kernel that spares user space the frames nothing wants: at
+ * least those the capture filter and a mirror rule select get through (the
+ * pipeline still decides; it may let more through). Changing it without a
+ * gap: `open()` lets everything through, and once `caughtUp()` every frame
+ * still in flight was captured after that, so the new filter can go in.
+ */
+export interface KernelPrefilter {
+  set(filter: string | undefined, rules: readonly MirrorRule[]): void;
+  open(): void;
+  caughtUp(): boolean;
 }
