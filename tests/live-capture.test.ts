@@ -24,6 +24,7 @@ import {
   waitForTap,
 } from './support/tap-lab.js';
 import type { FlowResult, TapLab } from './support/tap-lab.js';
+import { until } from './support/until.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const N = 2000;
@@ -255,6 +256,40 @@ describe('live capture from a tapped veth (afpacket)', () => {
     expect(s.counters.filteredOut + s.counters.unmatched).toBe(0);
     const got = readFrames(recording).map((f) => probeSeq(f.data));
     expect(got).toEqual(wanted);
+  }, 60_000);
+
+  it('two agents in one fanout group share the link: every probe is recorded by exactly one of them', async () => {
+    const group = 1000 + (process.pid % 60000);
+    const files = [0, 1].map((k) => join(tmp.dir, `fanout-${k}.pcapng`));
+    const mirrors = files.map((f, k) =>
+      startMirror(
+        ['--from', `afpacket:${lab.tapIf}?fanout=${group}:hash`, '--to', `pcapng:${f}`],
+        join(tmp.dir, `fanout-${k}.json`),
+      ),
+    );
+    // Both sockets joined: two packet sockets on the interface.
+    const index = Number(readFileSync(`/sys/class/net/${lab.tapIf}/ifindex`, 'utf8'));
+    await until(
+      'both in the group',
+      async () =>
+        readFileSync('/proc/net/packet', 'utf8')
+          .split('\n')
+          .filter((r) => Number(r.trim().split(/\s+/)[4]) === index).length === 2,
+    );
+    // Flows differ by UDP destination port, so the hash spreads them over both.
+    const probes = Array.from({ length: 2000 }, (_, i) => probeFrame(i, i % 16));
+    expect(await sendFromA(lab, tmp.dir, probes, 20_000)).toBe(2000);
+    await new Promise((r) => setTimeout(r, 300));
+    const [a, b] = await Promise.all(mirrors.map((m) => m.stop()));
+    const seen = files.map((f) =>
+      readFrames(f)
+        .map((x) => probeSeq(x.data))
+        .filter((q) => q >= 0),
+    );
+    expect(seen[0].length).toBeGreaterThan(0);
+    expect(seen[1].length).toBeGreaterThan(0);
+    expect([...seen[0], ...seen[1]].sort((x, y) => x - y)).toEqual(probes.map((_, i) => i));
+    expect(a.sourceDropped + b.sourceDropped).toBe(0);
   }, 60_000);
 
   it('leaves the original traffic alone: throughput and latency between A and B with and without a tap, and every frame the same at both ends', async () => {
