@@ -18,8 +18,7 @@ import {
 import { ControlClient, TopicTree, buildDesired } from '@netmirror/protocol';
 import { startAgent, type AgentProcess } from './support/agent-process.js';
 import { until } from './support/until.js';
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import { fleetApi, type Json } from './support/fleet-api.js';
 
 const setups: Array<{
   name: string;
@@ -106,17 +105,7 @@ describe.each(setups)(
     const configs = new Map<string, Json>();
     const capture = join(work, 'replay.pcap');
 
-    const api = async (method: string, path: string, body?: unknown): Promise<Json> => {
-      const res = await fetch(fm.url + path, {
-        method,
-        headers: { 'content-type': 'application/json', 'x-netmirror-actor': 'e2e' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const json = (await res.json().catch(() => null)) as Json;
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    };
+    const api = fleetApi(() => fm.url);
     const policyState = async (id: string): Promise<Json> =>
       (await api('GET', `/devices/${id}/state`)).domains.find((d: Json) => d.domain === 'policy');
     /** False until the device has enrolled (404) and while it is offline. */

@@ -13,8 +13,7 @@ import { startFleetManager, type FleetManagerHandle } from '@netmirror/fleet-man
 import { TopicTree } from '@netmirror/protocol';
 import { startAgent, type AgentProcess } from './support/agent-process.js';
 import { until } from './support/until.js';
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import { fleetApi, type Json } from './support/fleet-api.js';
 
 const WEB = {
   destinations: { lake: 'record:recordings' },
@@ -30,17 +29,7 @@ describe('a real agent over mqtts:// (mqttTls)', { timeout: 60_000 }, () => {
   let fm: FleetManagerHandle;
   let agent: AgentProcess | null = null;
 
-  const api = async (method: string, path: string, body?: unknown): Promise<Json> => {
-    const res = await fetch(fm.url + path, {
-      method,
-      headers: { 'content-type': 'application/json', 'x-netmirror-actor': 'e2e' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const json = (await res.json().catch(() => null)) as Json;
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const api = fleetApi(() => fm.url);
 
   beforeAll(async () => {
     fm = await startFleetManager({

@@ -3,12 +3,12 @@
 // pcapng recording of the same run. tcpdump in the collector namespace
 // captures what arrives; tshark decodes the tunnels. Every probe (untagged,
 // 802.1Q, QinQ, large) must arrive exactly once, byte for byte.
-import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFrames, tempDir } from './support/frames.js';
 import type { Frame } from './support/frames.js';
-import { NETMIRROR, tsharkFields, waitForExit } from './support/run.js';
+import { startMirror as startMirrorProcess, tsharkFields } from './support/run.js';
 import type { Summary } from './support/run.js';
 import {
   blastFromA,
@@ -25,7 +25,6 @@ import {
 } from './support/tap-lab.js';
 import type { FlowResult, TapLab } from './support/tap-lab.js';
 import { until } from './support/until.js';
-import { readFileSync, writeFileSync } from 'node:fs';
 
 const N = 2000;
 
@@ -57,17 +56,12 @@ function exactlyOnce(counts: readonly number[]): string {
     : `${off.length} probes not seen exactly once: ${off.slice(0, 10).join(' ')}`;
 }
 
-/** `netmirror mirror ARGS --stats-json --quiet` running in the background until `stop()`. */
+/** `netmirror mirror ARGS` in the background; `stop()` checks it exited cleanly and returns its summary. */
 function startMirror(args: string[], stats: string): { stop(): Promise<Summary> } {
-  const child = spawn('node', [NETMIRROR, 'mirror', ...args, '--stats-json', stats, '--quiet'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const m = startMirrorProcess([...args, '--stats-json', stats]);
   return {
     stop: async () => {
-      child.kill('SIGINT');
-      expect(await waitForExit(child, 15_000), err).toBe(0);
+      expect(await m.stop(), m.stderr()).toBe(0);
       return JSON.parse(readFileSync(stats, 'utf8')) as Summary;
     },
   };
@@ -93,29 +87,14 @@ describe('live capture from a tapped veth (afpacket)', () => {
     const stats = join(tmp.dir, 'stats.json');
     const rawDump = await startTcpdump(lab.c, 'pr', raw);
     const tunnelDump = await startTcpdump(lab.c, 'pc', tunnels, ['udp port 4789 or ip proto 47']);
-    const agent = spawn(
-      'node',
-      [
-        NETMIRROR,
-        'mirror',
-        '--from',
-        `afpacket:${lab.tapIf}`,
-        '--to',
-        `iface:${lab.rawIf}`,
-        '--to',
-        `vxlan://${lab.collectorIp}?vni=42`,
-        '--to',
-        `erspan3://${lab.collectorIp}?session=7`,
-        '--to',
-        `pcapng:${recording}`,
-        '--stats-json',
-        stats,
-        '--quiet',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let agentErr = '';
-    agent.stderr.on('data', (b: Buffer) => (agentErr += b.toString()));
+    const agent = startMirrorProcess([
+      '--from', `afpacket:${lab.tapIf}`,
+      '--to', `iface:${lab.rawIf}`,
+      '--to', `vxlan://${lab.collectorIp}?vni=42`,
+      '--to', `erspan3://${lab.collectorIp}?session=7`,
+      '--to', `pcapng:${recording}`,
+      '--stats-json', stats,
+    ]); // prettier-ignore
     try {
       await waitForPacketSocket(lab.tapIf);
       expect(await sendFromA(lab, tmp.dir, probes, 20_000)).toBe(N);
@@ -130,8 +109,7 @@ describe('live capture from a tapped veth (afpacket)', () => {
         }
       }
     } finally {
-      agent.kill('SIGINT');
-      expect(await waitForExit(agent, 15_000), agentErr).toBe(0);
+      expect(await agent.stop(), agent.stderr()).toBe(0);
       // The oracles lost nothing themselves, and neither did the monitor link.
       expect(await rawDump.stop(), 'tcpdump on the monitor port').toEqual({ dropped: 0 });
       expect(await tunnelDump.stop(), 'tcpdump on the tunnel link').toEqual({ dropped: 0 });

@@ -20,8 +20,7 @@ import {
 } from './support/tap-lab.js';
 import type { TapLab } from './support/tap-lab.js';
 import { until } from './support/until.js';
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import { fleetApi, type Json } from './support/fleet-api.js';
 
 describe.each([
   // A tiny ring (16 blocks of 4 KiB), so a burst overruns it.
@@ -35,17 +34,7 @@ describe.each([
   const topics = new TopicTree(`nmtest/live-${randomBytes(5).toString('hex')}/v1`);
   const id = `live-${randomBytes(3).toString('hex')}`;
 
-  const api = async (method: string, path: string, body?: unknown): Promise<Json> => {
-    const res = await fetch(fm.url + path, {
-      method,
-      headers: { 'content-type': 'application/json', 'x-netmirror-actor': 'e2e' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const json = (await res.json().catch(() => null)) as Json;
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const api = fleetApi(() => fm.url);
   const applied = (version: number) => async () => {
     const s = (await api('GET', `/devices/${id}/state`)).domains.find(
       (d: Json) => d.domain === 'policy',

@@ -2,13 +2,11 @@
 // mirred, on the tapped veth of a lab of our own. Copies never pass through
 // user space; tcpdump in the collector namespace sees them. A SIGKILLed agent
 // leaves its filters, and the next start removes them, and nothing else.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFrames, tempDir } from './support/frames.js';
-import { NETMIRROR, run, waitForExit } from './support/run.js';
+import { run, startMirror, waitForExit } from './support/run.js';
 import type { Summary } from './support/run.js';
 import { createTapLab, probeFrame, probeSeq, sendFromA, startTcpdump } from './support/tap-lab.js';
 import type { TapLab } from './support/tap-lab.js';
@@ -52,14 +50,6 @@ describe('tc offload on a tapped veth', { timeout: 120_000 }, () => {
     tmp.remove();
   });
 
-  function startMirror(args: string[]): { child: ChildProcess; stderr: () => string } {
-    const child = spawn('node', [NETMIRROR, 'mirror', '--quiet', ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    return { child, stderr: () => err };
-  }
   const ours = async (): Promise<number> =>
     (await filters(lab.tapIf, 'ingress')).filter((f) => f.endsWith('netmirror')).length;
 
@@ -102,7 +92,8 @@ describe('tc offload on a tapped veth', { timeout: 120_000 }, () => {
     const s = JSON.parse(readFileSync(stats, 'utf8')) as Summary;
     // Every frame that crossed the link was copied (the probes, and whatever else the lab's bridge let by).
     expect(s.counters.read).toBeGreaterThanOrEqual(N);
-    for (const d of s.destinations) expect(d, d.uri).toMatchObject({ sent: s.counters.read, failed: 0 });
+    for (const d of s.destinations)
+      expect(d, d.uri).toMatchObject({ sent: s.counters.read, failed: 0 });
     // Stopping removed the filters, the VXLAN device and the clsact it added.
     expect(await filters(lab.tapIf, 'ingress')).toEqual([]);
     expect(await links()).toEqual([]);

@@ -212,3 +212,28 @@ export function waitForExit(child: ChildProcess, timeoutMs = 15_000): Promise<nu
     });
   });
 }
+
+/** A `netmirror mirror` running in the background (live sources run until stopped). */
+export interface MirrorProcess {
+  child: ChildProcess;
+  stderr(): string;
+  /** SIGINT, then the exit code once it has written its summary (SIGKILL after 15 s). */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `netmirror mirror --quiet ARGS`. */
+export function startMirror(args: readonly string[]): MirrorProcess {
+  const child = spawn('node', [NETMIRROR, 'mirror', '--quiet', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  return {
+    child,
+    stderr: () => err,
+    stop: async () => {
+      child.kill('SIGINT');
+      return waitForExit(child, 15_000);
+    },
+  };
+}
