@@ -1,0 +1,114 @@
+// What bench/live measures: the anchor tools and NetMirror, each as the
+// command it runs in the tap namespace and where its delivered frames are
+// counted. Every capture process reads in0 of the tap namespace.
+import { COLLECTOR_IP, VNI } from './topology.mjs';
+
+/**
+ * kind: 'none' (no tap: the sender's baseline), 'process' (a capture
+ * program, stopped with SIGINT) or 'tc' (kernel mirred, no process).
+ * file: frames are counted in the recording. delivered: a collector
+ * counter instead ('colMon0': rx of the collector's monitor veth, raw
+ * copies; 'colRt0': rx of the collector's routed veth, VXLAN copies).
+ */
+export function modes({ node, netmirror, afpacketQuery }) {
+  const from = `afpacket:in0${afpacketQuery ? `?${afpacketQuery}` : ''}`;
+  const nm = (to, json) => [
+    node,
+    netmirror,
+    'mirror',
+    '--from',
+    from,
+    '--to',
+    to,
+    '--stats-json',
+    json,
+    '--quiet',
+  ];
+  return {
+    none: { label: 'no tap (sender baseline)', kind: 'none' },
+    tcpdump: {
+      label: 'tcpdump -w (-B 64 MiB)',
+      kind: 'process',
+      file: 'pcap',
+      // -Z root: write as root (tcpdump would drop to user tcpdump, who cannot write the run directory).
+      argv: (c) => [
+        'tcpdump',
+        '-n',
+        '-i',
+        'in0',
+        '-s',
+        '262144',
+        '-B',
+        '65536',
+        '-Z',
+        'root',
+        '-w',
+        c.file,
+      ],
+    },
+    netsniff: {
+      label: 'netsniff-ng -S 64MiB',
+      kind: 'process',
+      file: 'pcap',
+      // -S 64MiB: it would size its ring from veth's 10 Gb/s (2.4 GiB, 2-3 s to start).
+      argv: (c) => ['netsniff-ng', '-i', 'in0', '-o', c.file, '-S', '64MiB', '-s', '-A', '-Q'],
+    },
+    daemonlogger: {
+      label: 'daemonlogger -i in0 -o mon0',
+      kind: 'process',
+      delivered: 'colMon0',
+      // -P/-p: its pid file goes to the run directory, not /var/run.
+      argv: (c) => [
+        'daemonlogger',
+        '-i',
+        'in0',
+        '-o',
+        'mon0',
+        '-P',
+        c.dir,
+        '-p',
+        'daemonlogger.pid',
+      ],
+    },
+    'tc-veth': { label: 'tc mirred → veth', kind: 'tc', mirredTo: 'mon0', delivered: 'colMon0' },
+    'tc-vxlan': {
+      label: 'tc mirred → VXLAN dev',
+      kind: 'tc',
+      mirredTo: 'vx0',
+      delivered: 'colRt0',
+    },
+    'nm-pcapng': {
+      label: 'netmirror → pcapng:FILE',
+      kind: 'process',
+      netmirror: true,
+      file: 'pcapng',
+      argv: (c) => nm(`pcapng:${c.file}`, c.statsJson),
+    },
+    'nm-iface': {
+      label: 'netmirror → iface:mon0',
+      kind: 'process',
+      netmirror: true,
+      delivered: 'colMon0',
+      argv: (c) => nm('iface:mon0', c.statsJson),
+    },
+    'nm-vxlan': {
+      label: 'netmirror → vxlan://',
+      kind: 'process',
+      netmirror: true,
+      delivered: 'colRt0',
+      argv: (c) => nm(`vxlan://${COLLECTOR_IP}?vni=${VNI}`, c.statsJson),
+    },
+  };
+}
+
+export const DEFAULT_MODES = [
+  'none',
+  'tcpdump',
+  'netsniff',
+  'daemonlogger',
+  'tc-veth',
+  'tc-vxlan',
+  'nm-pcapng',
+  'nm-iface',
+  'nm-vxlan',
+];
