@@ -291,6 +291,11 @@ export async function blastFromA(lab: TapLab, dir: string, count: number): Promi
   if (r.code !== 0) throw new Error(`trafgen: exit ${r.code}: ${r.stderr}`);
 }
 
+/** Frames that crossed `ifname` either way (what a tap on it sees). */
+export async function framesCrossing(ifname: string): Promise<number> {
+  return (await linkCounter(ifname, 'rx_packets')) + (await linkCounter(ifname, 'tx_packets'));
+}
+
 /** An interface counter (`rx_packets`, `tx_packets`, ...) from sysfs, in `ns` or the root namespace. */
 export async function linkCounter(ifname: string, counter: string, ns?: Netns): Promise<number> {
   const path = `/sys/class/net/${ifname}/statistics/${counter}`;

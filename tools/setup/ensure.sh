@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 # decoders the tests check our output with, and the tools tests drive;
 # protoc and the well-known .proto files (google/protobuf/*.proto, in
 # libprotobuf-dev) generate libs/fleet-api and check it has not drifted.
-PACKAGES=(libpcap-dev g++ make python3 tshark tcpdump iproute2 socat protobuf-compiler libprotobuf-dev netsniff-ng)
+PACKAGES=(libpcap-dev libxdp-dev libbpf-dev g++ make python3 tshark tcpdump iproute2 socat protobuf-compiler libprotobuf-dev netsniff-ng)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

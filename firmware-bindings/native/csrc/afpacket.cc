@@ -368,6 +368,23 @@ Napi::Value SetRingFilter(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ringBacklog(handle): how many blocks, from the next one in ring order
+// (the held one included), the kernel has handed to user space and not got
+// back: how full the ring is, for a consumer deciding whether it can wait.
+Napi::Value RingBacklog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "ringBacklog";
+  if (MissingArgs(info, 1, fn)) return env.Undefined();
+  Ring* r = ArgRing(info, 0, fn);
+  if (!r) return env.Undefined();
+  uint32_t n = 0;
+  while (n < r->blockCount &&
+         (__atomic_load_n(&Block(r, (r->current + n) % r->blockCount)->hdr.bh1.block_status, __ATOMIC_ACQUIRE) &
+          TP_STATUS_USER))
+    n++;
+  return Napi::Number::New(env, n);
+}
+
 // packetStats(handle): { packets, drops, freezeQueueCount } since the last
 // call (the kernel resets its counters on every read). packets includes drops.
 Napi::Value PacketStats(const Napi::CallbackInfo& info) {
@@ -417,6 +434,7 @@ void InitAfPacket(Napi::Env env, Napi::Object exports) {
   exports.Set("packetStats", Napi::Function::New(env, PacketStats, "packetStats"));
   exports.Set("closeRing", Napi::Function::New(env, CloseRing, "closeRing"));
   exports.Set("pollRing", Napi::Function::New(env, PollRing, "pollRing"));
+  exports.Set("ringBacklog", Napi::Function::New(env, RingBacklog, "ringBacklog"));
   exports.Set("setRingFilter", Napi::Function::New(env, SetRingFilter, "setRingFilter"));
 }
 

@@ -44,6 +44,7 @@ export interface PacketRing {
   /** The addon's handle (the socket's fd). */
   readonly handle: number;
   readonly ifname: string;
+  readonly blockCount: number;
   /** Counters accumulated over every stats() call (the kernel resets on read). */
   readonly totals: PacketRingStats;
 }
@@ -88,7 +89,12 @@ export function openPacketRing(ifname: string, options: PacketRingOptions): Pack
     fanout ? fanout.mode : 0,
     options.promiscuous ?? true,
   );
-  return { handle, ifname, totals: { packets: 0, drops: 0, freezeQueueCount: 0 } };
+  return {
+    handle,
+    ifname,
+    blockCount: options.blockCount,
+    totals: { packets: 0, drops: 0, freezeQueueCount: 0 },
+  };
 }
 
 /**
@@ -121,6 +127,11 @@ export function stats(ring: PacketRing): PacketRingStats {
  */
 export function pollRing(ring: PacketRing, callback: () => void): void {
   native.pollRing(ring.handle, callback);
+}
+
+/** How full the ring is, 0..1: the share of its blocks waiting in user space (the held one included). */
+export function ringFill(ring: PacketRing): number {
+  return native.ringBacklog(ring.handle) / ring.blockCount;
 }
 
 /**

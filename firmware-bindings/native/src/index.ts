@@ -41,6 +41,7 @@ export {
   stats,
   closeRing,
   pollRing,
+  ringFill,
   setRingFilter,
   BlockCursor,
   PACKET_OUTGOING,
@@ -55,3 +56,13 @@ export type {
   PacketBlock,
   RingFrame,
 } from './afpacket.js';
+export {
+  XDP_PACKET_HEADROOM,
+  openXsk,
+  xskReceive,
+  xskRelease,
+  xskStats,
+  pollXsk,
+  closeXsk,
+} from './xdp.js';
+export type { XdpMode, XskOptions, XskSocket, XskStats } from './xdp.js';

@@ -72,8 +72,34 @@ export interface NativeBinding {
   closeRing(handle: number): void;
   openPacketSendSocket(ifname: string, sndbuf: number): { fd: number; sockaddr: Buffer };
   pollRing(handle: number, callback: () => void): void;
+  ringBacklog(handle: number): number;
   setRingFilter(handle: number, program: Uint8Array | null): void;
   compileBpfLive(expression: string, ifname: string, snapLen: number): Buffer;
+  openXsk(
+    ifname: string,
+    queue: number,
+    frameCount: number,
+    frameSize: number,
+    mode: number,
+    zeroCopy: boolean,
+  ): { handle: number; umem: Buffer; staleProgramId: number };
+  xskReceive(
+    handle: number,
+    addrs: Int32Array,
+    lens: Int32Array,
+    max: number,
+    stamp?: Float64Array,
+  ): number;
+  xskRelease(handle: number): number;
+  xskStats(handle: number): {
+    rxDropped: number;
+    rxInvalid: number;
+    rxRingFull: number;
+    fillRingEmpty: number;
+  };
+  pollXsk(handle: number, callback: () => void): void;
+  closeXsk(handle: number): void;
+  readonly XDP_PACKET_HEADROOM: number;
 }
 
 const require = createRequire(import.meta.url);

@@ -18,10 +18,13 @@ const HELP = `Usage: netmirror mirror --from SOURCE ... [--filter EXPR] [--rules
                         afpacket:IFACE      live, from an AF_PACKET ring; options after ?, joined by &:
                                             ring=SIZE (64M), block=SIZE (1M): sizes take K or M
                                             snaplen=N, fanout=GROUP[:hash|lb|cpu|rnd|qm], promisc=0
+                        xdp:IFACE           live, from an AF_XDP socket (kernel bypass); only for a port
+                                            that carries copies (SPAN, passive tap): XDP takes the frames;
+                                            queue=N, frames=N, mode=skb|drv, zc=0|1|auto
                         tc:IFACE            mirrored in the kernel (tc clsact + mirred), to iface: and
                                             vxlan:// destinations only; counters from tc
   --filter EXPR       pcap-filter expression, exactly as tcpdump reads it; applied
-                      before the rules (like a capture filter; in the kernel for live sources)
+                      before the rules, like a capture filter (live sources also apply it in the kernel)
   --rules FILE        mirror rules (YAML or JSON); without it every frame the filter
                       passes goes to every --to destination
   --to [NAME=]URI     a destination (repeatable); unnamed ones are to1, to2, ...:

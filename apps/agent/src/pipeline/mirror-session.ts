@@ -172,11 +172,14 @@ export class MirrorSession implements CaptureSession {
         if (n < 0) continue;
         if (pacer !== null) {
           await pacer.process(pipeline, batch, o.tap.linkTypes, sinks, () => this.stopped);
-        } else if (o.tap.live) {
+        } else if (o.tap.live && !o.tap.backlog) {
           pipeline.process(batch, o.tap.linkTypes);
           for (const s of sinks) s.flush();
         } else {
-          await processWithoutLoss(pipeline, batch, o.tap.linkTypes, sinks);
+          // A live tap with a buffer of its own (the kernel ring) waits for full destinations
+          // while that buffer is less than 3/4 full; then slow destinations drop, capture goes on.
+          const mayWait = o.tap.backlog ? () => o.tap.backlog!() < 0.75 : () => true;
+          await processWithRoom(pipeline, batch, o.tap.linkTypes, sinks, mayWait);
         }
         if (Date.now() - lastYield >= YIELD_MS) {
           // Let write callbacks, retries and signals (Ctrl-C) run.
@@ -391,16 +394,19 @@ function nowNs(): number {
 }
 
 /**
- * An offline source can wait, so it never drops: the batch goes through in
- * runs that fit every destination's free queue space, waiting for the
- * destinations to drain in between (the source file is read no faster than
- * the slowest destination takes it, as `tcpdump -r -w` does).
+ * The batch goes through in runs that fit every destination's free queue
+ * space, waiting for the destinations to drain in between while `mayWait()`.
+ * An offline source can always wait, so it never drops (the file is read no
+ * faster than the slowest destination takes it, as `tcpdump -r -w` does). A
+ * live source waits while its own buffer has room, riding out a stalled
+ * destination; past that the rest goes through and full queues drop.
  */
-async function processWithoutLoss(
+async function processWithRoom(
   pipeline: Pipeline,
   batch: FrameBatch,
   linkTypes: ArrayLike<number>,
   sinks: readonly Sink[],
+  mayWait: () => boolean,
 ): Promise<void> {
   pipeline.prepare(batch, linkTypes);
   const n = batch.count;
@@ -420,11 +426,15 @@ async function processWithoutLoss(
     }
     if (j === i) {
       const busy = sinks.filter((s) => s.pending > 0);
-      if (busy.length > 0) {
-        await Promise.all(busy.map((s) => s.waitForRoom(s.fill() > 0.25 ? 0.25 : 0)));
+      if (busy.length === 0) {
+        j = i + 1; // larger than an empty queue: it is dropped and counted
+      } else if (mayWait()) {
+        const drained = Promise.all(busy.map((s) => s.waitForRoom(s.fill() > 0.25 ? 0.25 : 0)));
+        await Promise.race([drained, new Promise((r) => setTimeout(r, RECHECK_MS))]);
         continue;
+      } else {
+        j = n;
       }
-      j = i + 1; // larger than an empty queue: it is dropped and counted
     }
     pipeline.processRange(i, j);
     for (const s of sinks) s.flush();
@@ -432,3 +442,6 @@ async function processWithoutLoss(
   }
   pipeline.finishBatch();
 }
+
+/** How often a live source waiting for its destinations looks at its own buffer again. */
+const RECHECK_MS = 5;

@@ -7,6 +7,7 @@ import {
   PACKET_OUTGOING,
   pollRing,
   releaseBlock,
+  ringFill,
   setRingFilter,
   stats,
 } from '@netmirror/native';
@@ -16,6 +17,7 @@ import type { MirrorRule } from '@netmirror/rules';
 import type { FrameBatch } from '@netmirror/packet';
 import { LinkType } from '@netmirror/packet';
 import type { SourceInterface } from '../sinks/index.js';
+import { Waker } from './waker.js';
 import type { KernelPrefilter, Tap } from './tap.js';
 
 export interface AfPacketTapOptions {
@@ -30,9 +32,6 @@ export interface AfPacketTapOptions {
   snapLen: number;
   promiscuous: boolean;
 }
-
-/** The longest `ready()` waits before the session gets a turn to notice a stop. */
-const WAKE_MS = 100;
 
 // pcapng epb_flags: direction in bits 0-1, reception type in bits 2-4.
 const INBOUND = 1;
@@ -55,7 +54,7 @@ export class AfPacketTap implements Tap {
   private readonly ring: PacketRing;
   private readonly cursor = new BlockCursor();
   private holding = false;
-  private wake: Promise<void> | null = null;
+  private readonly waker = new Waker((cb) => pollRing(this.ring, cb));
   private closed = false;
   private openedAt = 0;
   /** When the ring was last seen empty, and the capture time of the last frame handed out (ms). */
@@ -148,6 +147,10 @@ export class AfPacketTap implements Tap {
     );
   }
 
+  backlog(): number {
+    return this.closed ? 0 : ringFill(this.ring);
+  }
+
   ready(): Promise<void> | null {
     if (this.closed) return null;
     if (this.holding && this.cursor.remaining > 0) return null;
@@ -165,22 +168,7 @@ export class AfPacketTap implements Tap {
       this.cursor.reset(block);
       if (this.cursor.remaining > 0) return null;
     }
-    if (this.wake === null) {
-      const wake: Promise<void> = new Promise<void>((resolve) => {
-        let finished = false;
-        const finish = (): void => {
-          if (finished) return;
-          finished = true;
-          clearTimeout(timer);
-          if (this.wake === wake) this.wake = null;
-          resolve();
-        };
-        const timer = setTimeout(finish, WAKE_MS);
-        pollRing(this.ring, finish);
-      });
-      this.wake = wake;
-    }
-    return this.wake;
+    return this.waker.wait();
   }
 
   next(batch: FrameBatch): number {

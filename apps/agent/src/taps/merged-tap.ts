@@ -26,6 +26,8 @@ export class MergedTap implements Tap {
     this.uri = taps.map((t) => t.uri).join(' + ');
     this.live = taps[0].live;
     this.open = taps.map(() => true);
+    if (taps.every((t) => t.backlog))
+      this.backlog = () => Math.max(...taps.map((t) => t.backlog!()));
     if (taps.every((t) => t.prefilter)) {
       const all = taps.map((t) => t.prefilter!);
       this.prefilter = {
@@ -37,6 +39,7 @@ export class MergedTap implements Tap {
   }
 
   readonly prefilter?: KernelPrefilter;
+  readonly backlog?: () => number;
 
   get interfaces(): readonly SourceInterface[] {
     return this.taps.flatMap((t) => t.interfaces);

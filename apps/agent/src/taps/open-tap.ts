@@ -3,10 +3,11 @@ import { AfPacketTap } from './afpacket-tap.js';
 import type { AfPacketTapOptions } from './afpacket-tap.js';
 import { MergedTap } from './merged-tap.js';
 import { PcapFileTap } from './pcap-tap.js';
+import { XdpTap, xdpTapOptions } from './xdp-tap.js';
 import type { Tap } from './tap.js';
 
 const SOURCES =
-  'pcap:PATH[?loop] or afpacket:IFACE[?ring=SIZE&block=SIZE&snaplen=N&fanout=GROUP[:MODE]&promisc=0]';
+  'pcap:PATH[?loop], afpacket:IFACE[?ring=SIZE&block=SIZE&snaplen=N&fanout=GROUP[:MODE]&promisc=0], xdp:IFACE[?queue=N&frames=N&mode=skb|drv&zc=0|1|auto] or tc:IFACE';
 
 /** Opens one source, or several as one (`MergedTap`); a failure closes those already open. */
 export function openTaps(uris: readonly string[]): Tap {
@@ -23,7 +24,8 @@ export function openTaps(uris: readonly string[]): Tap {
 
 /**
  * Opens a capture source from its URI: `pcap:PATH` (`?loop` replays it
- * forever), or `afpacket:IFACE` for live frames from an interface.
+ * forever), `afpacket:IFACE` or `xdp:IFACE` for live frames from an
+ * interface.
  */
 export function openTap(uri: string): Tap {
   const colon = uri.indexOf(':');
@@ -38,25 +40,32 @@ export function openTap(uri: string): Tap {
         throw new Error(`--from ${uri}: the only option is ?loop`);
       return new PcapFileTap(uri, rest, { loop: query === 'loop' });
     }
-    case 'afpacket': {
+    case 'afpacket':
+    case 'xdp': {
       if (!/^[^\s/:?]{1,15}$/.test(rest))
-        throw new Error(`--from ${uri}: missing or invalid interface name (afpacket:IFACE)`);
-      const options = afPacketOptions(uri, query);
-      try {
-        return new AfPacketTap(uri, rest, options);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENODEV')
-          throw new Error(`--from ${uri}: there is no interface ${rest}`, { cause: err });
-        if (code === 'EPERM' || code === 'EACCES')
-          throw new Error(`--from ${uri}: capturing needs CAP_NET_RAW (run as root)`, {
-            cause: err,
-          });
-        throw err;
-      }
+        throw new Error(`--from ${uri}: missing or invalid interface name (${kind}:IFACE)`);
+      return openLive(uri, rest, () =>
+        kind === 'afpacket'
+          ? new AfPacketTap(uri, rest, afPacketOptions(uri, query))
+          : new XdpTap(uri, rest, xdpTapOptions(uri, query)),
+      );
     }
     default:
       throw new Error(`--from ${uri}: unknown source; use ${SOURCES}`);
+  }
+}
+
+/** Opens a live tap, saying plainly what a missing interface or missing privilege means. */
+function openLive(uri: string, ifname: string, open: () => Tap): Tap {
+  try {
+    return open();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENODEV')
+      throw new Error(`--from ${uri}: there is no interface ${ifname}`, { cause: err });
+    if (code === 'EPERM' || code === 'EACCES')
+      throw new Error(`--from ${uri}: capturing needs CAP_NET_RAW (run as root)`, { cause: err });
+    throw err;
   }
 }
 

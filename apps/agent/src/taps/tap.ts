@@ -27,6 +27,12 @@ export interface Tap {
    * Throws on damage after yielding all good frames.
    */
   next(batch: FrameBatch): number;
+  /**
+   * Live taps with a buffer of their own (the kernel ring) have this: how
+   * full it is, 0..1. While it is under 3/4 full the session may wait for full
+   * destinations instead of dropping their copies.
+   */
+  backlog?(): number;
   /** Live taps that can drop unwanted frames in the kernel have this. */
   readonly prefilter?: KernelPrefilter;
   /** Frames the source itself reports lost, per interface (kernel or file statistics). */
