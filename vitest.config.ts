@@ -14,14 +14,27 @@ const packages = groups.flatMap((group) =>
     .map((d) => ({ dir: join(group, d.name), short: d.name })),
 );
 
-const alias = Object.fromEntries(
-  packages.map(({ dir }) => {
-    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
-      name: string;
-    };
-    return [pkg.name, resolve(root, dir, 'src/index.ts')];
-  }),
-);
+/** A RegExp matching exactly `text`. */
+const exactly = (text: string): RegExp =>
+  new RegExp('^' + text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
+
+// Each package by name, and each subpath it exports with a "@netmirror/source"
+// condition (e.g. @netmirror/native/testing), matched exactly: a package's
+// name is never taken for the start of one of its subpaths.
+const alias = packages.flatMap(({ dir }) => {
+  const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+    name: string;
+    exports?: Record<string, string | Record<string, string>>;
+  };
+  const entries: [string, string][] = [[pkg.name, 'src/index.ts']];
+  for (const [key, target] of Object.entries(pkg.exports ?? {}))
+    if (key !== '.' && typeof target === 'object' && target['@netmirror/source'])
+      entries.push([`${pkg.name}${key.slice(1)}`, target['@netmirror/source']]);
+  return entries.map(([specifier, source]) => ({
+    find: exactly(specifier),
+    replacement: resolve(root, dir, source),
+  }));
+});
 
 export default defineConfig({
   resolve: { alias },

@@ -11,8 +11,8 @@ import { COLLECTOR_IP, VNI } from './topology.mjs';
  * copies; 'colRt0': rx of the collector's routed veth, VXLAN copies).
  */
 export function modes({ node, netmirror, afpacketQuery }) {
-  const from = `afpacket:in0${afpacketQuery ? `?${afpacketQuery}` : ''}`;
-  const nm = (to, json) => [
+  const afpacket = `afpacket:in0${afpacketQuery ? `?${afpacketQuery}` : ''}`;
+  const nm = (to, json, from = afpacket) => [
     node,
     netmirror,
     'mirror',
@@ -98,6 +98,33 @@ export function modes({ node, netmirror, afpacketQuery }) {
       delivered: 'colRt0',
       argv: (c) => nm(`vxlan://${COLLECTOR_IP}?vni=${VNI}`, c.statsJson),
     },
+    // ready: how the bench knows the tap is in place ('packet' by default: a packet socket on in0).
+    'nm-xdp-pcapng': {
+      label: 'netmirror xdp: → pcapng:FILE',
+      kind: 'process',
+      netmirror: true,
+      ready: 'xdp',
+      file: 'pcapng',
+      // in0 ends the link here (the frames go to nobody), so XDP taking them disturbs nothing.
+      argv: (c) => nm(`pcapng:${c.file}`, c.statsJson, 'xdp:in0'),
+    },
+    'nm-tc-iface': {
+      label: 'netmirror tc: → iface:mon0',
+      kind: 'process',
+      netmirror: true,
+      ready: 'tc',
+      delivered: 'colMon0',
+      argv: (c) => nm('iface:mon0', c.statsJson, 'tc:in0'),
+    },
+    'nm-tc-vxlan': {
+      label: 'netmirror tc: → vxlan://',
+      kind: 'process',
+      netmirror: true,
+      ready: 'tc',
+      delivered: 'colRt0',
+      // Its own VXLAN device may not share the plain tc mode's VNI and port (the kernel refuses).
+      argv: (c) => nm(`vxlan://${COLLECTOR_IP}?vni=${VNI + 1}`, c.statsJson, 'tc:in0'),
+    },
   };
 }
 
@@ -111,4 +138,7 @@ export const DEFAULT_MODES = [
   'nm-pcapng',
   'nm-iface',
   'nm-vxlan',
+  'nm-xdp-pcapng',
+  'nm-tc-iface',
+  'nm-tc-vxlan',
 ];

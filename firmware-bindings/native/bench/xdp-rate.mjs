@@ -8,21 +8,17 @@
 // with the socket open is the ceiling. Prints median and range; checks that
 // received + rxDropped + rxRingFull = sent. Needs ip and trafgen
 // (netsniff-ng).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeXsk, openXsk, pollXsk, xskReceive, xskRelease, xskStats } from '../dist/index.js';
+import { VethLab } from '../dist/testing/index.js';
 
 const REPS = 3;
 const FRAMES = Number(process.argv[2] ?? 4096);
 const COUNT = Number(process.argv[3] ?? 2_000_000);
-const tag = `${process.pid % 100000}`;
-const NS = `nm-xb-${tag}`;
-const HOST = `nmxbh${tag}`;
-const PEER = `nmxbp${tag}`;
-const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+const lab = new VethLab('xb');
 
 function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -38,10 +34,10 @@ async function send(conf) {
     [
       'netns',
       'exec',
-      NS,
+      lab.ns,
       'trafgen',
       '--dev',
-      PEER,
+      lab.peerIf,
       '--conf',
       conf,
       '--num',
@@ -59,7 +55,7 @@ async function send(conf) {
 
 /** Receives while trafgen runs; returns { sent, received, dropped, rate }. */
 async function receive(conf, mode) {
-  const xsk = openXsk(HOST, { frameCount: FRAMES, frameSize: 2048, mode });
+  const xsk = openXsk(lab.hostIf, { frameCount: FRAMES, frameSize: 2048, mode });
   const addrs = new Int32Array(1024);
   const lens = new Int32Array(1024);
   let received = 0;
@@ -99,28 +95,13 @@ async function receive(conf, mode) {
   }
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'nm-xdp-bench-'));
-const conf = join(tmp, 'frame.cfg');
-writeFileSync(
-  conf,
-  '{ 0x02,0x00,0x5e,0x00,0x0d,0x01, 0x02,0x00,0x5e,0x00,0x0d,0x02, 0x88,0xb5, fill(0x00, 46) }\n',
-);
 try {
-  sh('ip', ['netns', 'add', NS]);
-  sh('ip', [
-    'netns',
-    'exec',
-    NS,
-    'sysctl',
-    '-q',
-    '-w',
-    'net.ipv6.conf.all.disable_ipv6=1',
-    'net.ipv6.conf.default.disable_ipv6=1',
-  ]);
-  sh('ip', ['link', 'add', HOST, 'type', 'veth', 'peer', 'name', PEER, 'netns', NS]);
-  sh('sysctl', ['-q', '-w', `net.ipv6.conf.${HOST}.disable_ipv6=1`]);
-  sh('ip', ['link', 'set', HOST, 'up']);
-  sh('ip', ['-n', NS, 'link', 'set', PEER, 'up']);
+  lab.create();
+  const conf = join(lab.dir, 'frame.cfg');
+  writeFileSync(
+    conf,
+    '{ 0x02,0x00,0x5e,0x00,0x0d,0x01, 0x02,0x00,0x5e,0x00,0x0d,0x02, 0x88,0xb5, fill(0x00, 46) }\n',
+  );
   const rows = { baseline: [], skb: [], 'skb sender': [], drv: [], 'drv sender': [] };
   const lost = { skb: 0, drv: 0 };
   for (let rep = 0; rep < REPS; rep++) {
@@ -138,15 +119,5 @@ try {
   for (const [name, xs] of Object.entries(rows)) console.log(`${name.padEnd(12)} ${stats(xs)}`);
   console.log(`dropped (counted): skb ${lost.skb}, drv ${lost.drv} of ${COUNT * REPS} each`);
 } finally {
-  try {
-    sh('ip', ['link', 'del', HOST]);
-  } catch {
-    // gone with the namespace
-  }
-  try {
-    sh('ip', ['netns', 'del', NS]);
-  } catch {
-    // never made
-  }
-  rmSync(tmp, { recursive: true, force: true });
+  lab.remove();
 }

@@ -15,7 +15,6 @@
 #include "afpacket.h"
 
 #include <errno.h>
-#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -24,33 +23,23 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <uv.h>
 
-#include <cstring>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 #include "args.h"
+#include "fd-watch.h"
+#include "handles.h"
+#include "sockets.h"
 
 namespace nm {
 namespace {
-
-// The event-loop watch of one ring: a libuv poll handle, freed in its close
-// callback (libuv finishes closing a handle on a later loop turn).
-struct RingWatch {
-  uv_poll_t handle;
-  napi_env env;
-  Napi::FunctionReference callback;  // empty while not armed
-};
 
 constexpr unsigned kReserve = 4;
 
 struct Ring {
   int fd;
-  RingWatch* watch = nullptr;
+  FdWatch watch;  // pollRing
   napi_env env;
   uint8_t* map;
   size_t mapLen;
@@ -62,66 +51,22 @@ struct Ring {
 };
 
 // Rings this addon opened, keyed by their fd (the handle JavaScript holds).
-// A stale or foreign number is refused, as in sockets.cc.
-std::mutex g_rings_mutex;
-std::unordered_map<int, std::unique_ptr<Ring>> g_rings;
+HandleTable<Ring> g_rings("packet ring");
 
 tpacket_block_desc* Block(Ring* r, uint32_t i) {
   return reinterpret_cast<tpacket_block_desc*>(r->map + static_cast<size_t>(i) * r->blockSize);
 }
 
-void DetachView(Ring* r) {
-  if (r->view.IsEmpty()) return;
-  Napi::ArrayBuffer ab = r->view.Value();
-  if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
-  r->view.Reset();
-}
-
-void CloseWatch(Ring* r) {
-  if (!r->watch) return;
-  r->watch->callback.Reset();
-  // uv_close stops the poll before the fd is closed, as libuv requires.
-  uv_close(reinterpret_cast<uv_handle_t*>(&r->watch->handle),
-           [](uv_handle_t* h) { delete static_cast<RingWatch*>(h->data); });
-  r->watch = nullptr;
-}
-
 void Destroy(Ring* r, bool detach) {
-  if (detach) DetachView(r);
+  if (detach) DetachView(r->view);
   else r->view.Reset();
-  CloseWatch(r);
+  r->watch.Close();
   munmap(r->map, r->mapLen);
   close(r->fd);
 }
 
 void CloseEnvRings(void* arg) {
-  napi_env env = static_cast<napi_env>(arg);
-  std::lock_guard<std::mutex> lock(g_rings_mutex);
-  for (auto it = g_rings.begin(); it != g_rings.end();) {
-    if (it->second->env == env) {
-      // The environment is going away: its JS objects are no longer usable.
-      Destroy(it->second.get(), false);
-      it = g_rings.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-// The ring for argument i, or null (and a TypeError). Rings are used only
-// from the environment that opened them, so the pointer stays valid for the
-// call once the lookup is done (closeRing runs on the same thread).
-Ring* ArgRing(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  int64_t id;
-  if (!ArgInt(info, i, fn, "handle", 0, INT32_MAX, &id)) return nullptr;
-  std::lock_guard<std::mutex> lock(g_rings_mutex);
-  auto it = g_rings.find(static_cast<int>(id));
-  if (it == g_rings.end() || it->second->env != static_cast<napi_env>(info.Env())) {
-    ThrowType(info.Env(), std::string(fn) + ": " + std::to_string(id) +
-                              " is not an open packet ring of this thread (or it was closed)");
-    return nullptr;
-  }
-  return it->second.get();
+  g_rings.CloseEnv(static_cast<napi_env>(arg), [](Ring* r) { Destroy(r, false); });
 }
 
 // openPacketRing(ifname, blockSize, blockCount, frameSize, timeoutMs,
@@ -220,8 +165,7 @@ Napi::Value OpenPacketRing(const Napi::CallbackInfo& info) {
   ring->mapLen = mapLen;
   ring->blockSize = static_cast<uint32_t>(blockSize);
   ring->blockCount = static_cast<uint32_t>(blockCount);
-  std::lock_guard<std::mutex> lock(g_rings_mutex);
-  g_rings[fd] = std::move(ring);
+  g_rings.Add(fd, std::move(ring));
   return Napi::Number::New(env, fd);
 }
 
@@ -232,7 +176,7 @@ Napi::Value NextBlock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "nextBlock";
   if (MissingArgs(info, 2, fn)) return env.Undefined();
-  Ring* r = ArgRing(info, 0, fn);
+  Ring* r = g_rings.Arg(info, 0, fn);
   int64_t timeoutMs;
   if (!r || !ArgInt(info, 1, fn, "timeoutMs", 0, 3600000, &timeoutMs)) return env.Undefined();
   if (r->held) {
@@ -274,13 +218,13 @@ Napi::Value ReleaseBlock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "releaseBlock";
   if (MissingArgs(info, 1, fn)) return env.Undefined();
-  Ring* r = ArgRing(info, 0, fn);
+  Ring* r = g_rings.Arg(info, 0, fn);
   if (!r) return env.Undefined();
   if (!r->held) {
     Napi::Error::New(env, std::string(fn) + ": no block is held").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  DetachView(r);
+  DetachView(r->view);
   __atomic_store_n(&Block(r, r->current)->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
   r->held = false;
   r->current = (r->current + 1) % r->blockCount;
@@ -290,50 +234,12 @@ Napi::Value ReleaseBlock(const Napi::CallbackInfo& info) {
 // pollRing(handle, callback): calls callback() once, from the event loop,
 // when the socket is readable (a block is ready for user space, or an error
 // is pending). Re-arming while armed replaces the callback.
-void OnRingReadable(uv_poll_t* h, int, int) {
-  RingWatch* w = static_cast<RingWatch*>(h->data);
-  uv_poll_stop(h);
-  if (w->callback.IsEmpty()) return;
-  Napi::Env env(w->env);
-  Napi::HandleScope scope(env);
-  Napi::Function fn = w->callback.Value();
-  w->callback.Reset();
-  fn.MakeCallback(env.Global(), {});
-}
-
 Napi::Value PollRing(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "pollRing";
   if (MissingArgs(info, 2, fn)) return env.Undefined();
-  Ring* r = ArgRing(info, 0, fn);
-  if (!r) return env.Undefined();
-  if (!info[1].IsFunction()) {
-    ThrowType(env, std::string(fn) + ": callback must be a function");
-    return env.Undefined();
-  }
-  if (!r->watch) {
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      Napi::Error::New(env, std::string(fn) + ": no event loop").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    auto* w = new RingWatch();
-    w->env = env;
-    int rc = uv_poll_init(loop, &w->handle, r->fd);
-    if (rc != 0) {
-      delete w;
-      Napi::Error::New(env, std::string(fn) + ": uv_poll_init: " + uv_strerror(rc)).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    w->handle.data = w;
-    r->watch = w;
-  }
-  r->watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
-  int rc = uv_poll_start(&r->watch->handle, UV_READABLE, OnRingReadable);
-  if (rc != 0) {
-    r->watch->callback.Reset();
-    Napi::Error::New(env, std::string(fn) + ": uv_poll_start: " + uv_strerror(rc)).ThrowAsJavaScriptException();
-  }
+  Ring* r = g_rings.Arg(info, 0, fn);
+  if (r) r->watch.Arm(env, fn, r->fd, info[1]);
   return env.Undefined();
 }
 
@@ -344,7 +250,7 @@ Napi::Value SetRingFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "setRingFilter";
   if (MissingArgs(info, 2, fn)) return env.Undefined();
-  Ring* r = ArgRing(info, 0, fn);
+  Ring* r = g_rings.Arg(info, 0, fn);
   if (!r) return env.Undefined();
   if (info[1].IsNull()) {
     int unused = 0;
@@ -354,17 +260,7 @@ Napi::Value SetRingFilter(const Napi::CallbackInfo& info) {
   }
   uint8_t* prog;
   size_t len;
-  if (!ArgBytes(info, 1, fn, "program", &prog, &len)) return env.Undefined();
-  if (len == 0 || len % sizeof(sock_filter) != 0 || len / sizeof(sock_filter) > BPF_MAXINSNS) {
-    ThrowRange(env, std::string(fn) + ": program must be 1-4096 instructions of 8 bytes, got " +
-                        std::to_string(len) + " bytes");
-    return env.Undefined();
-  }
-  std::vector<sock_filter> insns(len / sizeof(sock_filter));
-  std::memcpy(insns.data(), prog, len);
-  sock_fprog fprog{static_cast<unsigned short>(insns.size()), insns.data()};
-  if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
-    ThrowErrno(env, fn, "setsockopt", errno);
+  if (ArgBytes(info, 1, fn, "program", &prog, &len)) AttachFilter(env, fn, r->fd, prog, len);
   return env.Undefined();
 }
 
@@ -375,7 +271,7 @@ Napi::Value RingBacklog(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "ringBacklog";
   if (MissingArgs(info, 1, fn)) return env.Undefined();
-  Ring* r = ArgRing(info, 0, fn);
+  Ring* r = g_rings.Arg(info, 0, fn);
   if (!r) return env.Undefined();
   uint32_t n = 0;
   while (n < r->blockCount &&
@@ -391,7 +287,7 @@ Napi::Value PacketStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "packetStats";
   if (MissingArgs(info, 1, fn)) return env.Undefined();
-  Ring* r = ArgRing(info, 0, fn);
+  Ring* r = g_rings.Arg(info, 0, fn);
   if (!r) return env.Undefined();
   tpacket_stats_v3 st{};
   socklen_t len = sizeof st;
@@ -411,16 +307,9 @@ Napi::Value CloseRing(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "closeRing";
   if (MissingArgs(info, 1, fn)) return env.Undefined();
-  Ring* r = ArgRing(info, 0, fn);
+  Ring* r = g_rings.Arg(info, 0, fn);
   if (!r) return env.Undefined();
-  std::unique_ptr<Ring> owned;
-  {
-    std::lock_guard<std::mutex> lock(g_rings_mutex);
-    auto it = g_rings.find(r->fd);
-    owned = std::move(it->second);
-    g_rings.erase(it);
-  }
-  Destroy(owned.get(), true);
+  Destroy(g_rings.Take(r->fd).get(), true);
   return env.Undefined();
 }
 

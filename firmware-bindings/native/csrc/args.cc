@@ -13,15 +13,23 @@ void ThrowRange(Napi::Env env, const std::string& msg) {
   Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
 }
 
-void ThrowErrno(Napi::Env env, const char* fn, const char* syscall, int err) {
+std::string ErrnoCode(int err) {
   const char* name = strerrorname_np(err);
-  std::string code = name ? name : ("E" + std::to_string(err));
-  Napi::Error e = Napi::Error::New(
-      env, std::string(fn) + ": " + syscall + "() failed: " + code + " (" + strerror(err) + ")");
-  e.Set("code", Napi::String::New(env, code));
+  return name ? name : ("E" + std::to_string(err));
+}
+
+void ThrowSystemError(Napi::Env env, const std::string& msg, int err, const char* syscall) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, ErrnoCode(err)));
   e.Set("errno", Napi::Number::New(env, -err));  // Node convention: negative
   e.Set("syscall", Napi::String::New(env, syscall));
   e.ThrowAsJavaScriptException();
+}
+
+void ThrowErrno(Napi::Env env, const char* fn, const char* syscall, int err) {
+  ThrowSystemError(env,
+                   std::string(fn) + ": " + syscall + "() failed: " + ErrnoCode(err) + " (" + strerror(err) + ")",
+                   err, syscall);
 }
 
 bool MissingArgs(const Napi::CallbackInfo& info, size_t n, const char* fn) {

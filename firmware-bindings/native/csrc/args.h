@@ -19,6 +19,10 @@ void ThrowType(Napi::Env env, const std::string& msg);
 void ThrowRange(Napi::Env env, const std::string& msg);
 // Error with Node-style `code` (e.g. "EPERM"), `errno` and `syscall` properties.
 void ThrowErrno(Napi::Env env, const char* fn, const char* syscall, int err);
+// The same with a message of the caller's own.
+void ThrowSystemError(Napi::Env env, const std::string& msg, int err, const char* syscall);
+// err's name ("EPERM"), or "E<number>" for one without a name.
+std::string ErrnoCode(int err);
 
 // True when fewer than `n` arguments were given (and throws).
 bool MissingArgs(const Napi::CallbackInfo& info, size_t n, const char* fn);

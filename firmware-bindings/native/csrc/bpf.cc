@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,34 @@ int LinktypeToDlt(int linktype) {
   }
 }
 
+// Compiles expr on p (pcap_compile under g_pcap_mutex) and closes p. Returns
+// the program's bytes, or throws libpcap's own words, as tcpdump prints them
+// after "tcpdump: ", with the expression (and the link type, when given).
+Napi::Value CompileAndClose(Napi::Env env, pcap_t* p, const std::string& expr, bool optimize,
+                            std::optional<int64_t> linkType) {
+  bpf_program prog{};
+  int rc;
+  std::string err;
+  {
+    std::lock_guard<std::mutex> lock(g_pcap_mutex);
+    rc = pcap_compile(p, &prog, expr.c_str(), optimize ? 1 : 0, PCAP_NETMASK_UNKNOWN);
+    if (rc != 0) err = pcap_geterr(p);
+  }
+  if (rc != 0) {
+    pcap_close(p);
+    Napi::Error e = Napi::Error::New(env, err);
+    e.Set("expression", Napi::String::New(env, expr));
+    if (linkType) e.Set("linkType", Napi::Number::New(env, static_cast<double>(*linkType)));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::Copy(
+      env, reinterpret_cast<const uint8_t*>(prog.bf_insns), prog.bf_len * sizeof(bpf_insn));
+  pcap_freecode(&prog);
+  pcap_close(p);
+  return out;
+}
+
 // compileBpf(expression, linkType, snapLen, optimize): Buffer
 Napi::Value CompileBpf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -90,28 +119,7 @@ Napi::Value CompileBpf(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "compileBpf: pcap_open_dead failed").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  bpf_program prog{};
-  int rc;
-  std::string err;
-  {
-    std::lock_guard<std::mutex> lock(g_pcap_mutex);
-    rc = pcap_compile(p, &prog, expr.c_str(), optimize ? 1 : 0, PCAP_NETMASK_UNKNOWN);
-    if (rc != 0) err = pcap_geterr(p);
-  }
-  if (rc != 0) {
-    pcap_close(p);
-    // libpcap's own words, as tcpdump prints them after "tcpdump: ".
-    Napi::Error e = Napi::Error::New(env, err);
-    e.Set("expression", Napi::String::New(env, expr));
-    e.Set("linkType", Napi::Number::New(env, static_cast<double>(linkType)));
-    e.ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::Copy(
-      env, reinterpret_cast<const uint8_t*>(prog.bf_insns), prog.bf_len * sizeof(bpf_insn));
-  pcap_freecode(&prog);
-  pcap_close(p);
-  return out;
+  return CompileAndClose(env, p, expr, optimize, linkType);
 }
 
 // compileBpfLive(expression, ifname, snapLen): Buffer
@@ -144,26 +152,7 @@ Napi::Value CompileBpfLive(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, std::string(fn) + ": cannot open " + ifname + ": " + why).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  bpf_program prog{};
-  int rc;
-  std::string err;
-  {
-    std::lock_guard<std::mutex> lock(g_pcap_mutex);
-    rc = pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN);
-    if (rc != 0) err = pcap_geterr(p);
-  }
-  if (rc != 0) {
-    pcap_close(p);
-    Napi::Error e = Napi::Error::New(env, err);
-    e.Set("expression", Napi::String::New(env, expr));
-    e.ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::Copy(
-      env, reinterpret_cast<const uint8_t*>(prog.bf_insns), prog.bf_len * sizeof(bpf_insn));
-  pcap_freecode(&prog);
-  pcap_close(p);
-  return out;
+  return CompileAndClose(env, p, expr, true, std::nullopt);
 }
 
 // validateBpf(program): boolean. Throws only for a non-Uint8Array.

@@ -69,6 +69,21 @@ bool ArgFamily(const Napi::CallbackInfo& info, size_t i, const char* fn, int* af
   return true;
 }
 
+// sndbuf > 0: the socket's send buffer. SO_SNDBUFFORCE ignores
+// net.core.wmem_max but needs CAP_NET_ADMIN; SO_SNDBUF otherwise. On failure
+// closes fd and throws.
+bool SetSendBuffer(Napi::Env env, const char* fn, int fd, int64_t sndbuf) {
+  if (sndbuf <= 0) return true;
+  int v = static_cast<int>(sndbuf);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) == 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) == 0)
+    return true;
+  int err = errno;
+  close(fd);
+  ThrowErrno(env, fn, "setsockopt", err);
+  return false;
+}
+
 Napi::Value Register(Napi::Env env, int fd) {
   std::lock_guard<std::mutex> lock(g_fds_mutex);
   g_fds[fd] = env;
@@ -89,17 +104,7 @@ Napi::Value OpenUdpSocket(const Napi::CallbackInfo& info) {
     ThrowErrno(env, fn, "socket", errno);
     return env.Undefined();
   }
-  if (sndbuf > 0) {
-    int v = static_cast<int>(sndbuf);
-    // SO_SNDBUFFORCE ignores net.core.wmem_max but needs CAP_NET_ADMIN.
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0 &&
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) {
-      int err = errno;
-      close(fd);
-      ThrowErrno(env, fn, "setsockopt", err);
-      return env.Undefined();
-    }
-  }
+  if (!SetSendBuffer(env, fn, fd, sndbuf)) return env.Undefined();
   return Register(env, fd);
 }
 
@@ -142,16 +147,7 @@ Napi::Value OpenPacketSendSocket(const Napi::CallbackInfo& info) {
     ThrowErrno(env, fn, "socket", errno);
     return env.Undefined();
   }
-  if (sndbuf > 0) {
-    int v = static_cast<int>(sndbuf);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0 &&
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) {
-      int err = errno;
-      close(fd);
-      ThrowErrno(env, fn, "setsockopt", err);
-      return env.Undefined();
-    }
-  }
+  if (!SetSendBuffer(env, fn, fd, sndbuf)) return env.Undefined();
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_ifindex = static_cast<int>(ifindex);
@@ -344,19 +340,7 @@ Napi::Value AttachSocketFilter(const Napi::CallbackInfo& info) {
   if (!ArgInt(info, 0, fn, "fd", 0, INT32_MAX, &fd) || !OwnedFd(env, fn, static_cast<int>(fd), false) ||
       !ArgBytes(info, 1, fn, "program", &prog, &len))
     return env.Undefined();
-  if (len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
-    ThrowRange(env, std::string(fn) + ": program must be 1-4096 instructions of 8 bytes, got " +
-                        std::to_string(len) + " bytes");
-    return env.Undefined();
-  }
-  std::vector<struct sock_filter> insns(len / sizeof(struct sock_filter));
-  std::memcpy(insns.data(), prog, len);
-  struct sock_fprog fprog;
-  fprog.len = static_cast<unsigned short>(insns.size());
-  fprog.filter = insns.data();
-  if (setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0) {
-    ThrowErrno(env, fn, "setsockopt", errno);
-  }
+  AttachFilter(env, fn, static_cast<int>(fd), prog, len);
   return env.Undefined();
 }
 
@@ -445,6 +429,19 @@ Napi::Value SendBatchAsync(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+void AttachFilter(Napi::Env env, const char* fn, int fd, const uint8_t* prog, size_t len) {
+  if (len == 0 || len % sizeof(sock_filter) != 0 || len / sizeof(sock_filter) > BPF_MAXINSNS) {
+    ThrowRange(env, std::string(fn) + ": program must be 1-4096 instructions of 8 bytes, got " +
+                        std::to_string(len) + " bytes");
+    return;
+  }
+  std::vector<sock_filter> insns(len / sizeof(sock_filter));
+  std::memcpy(insns.data(), prog, len);
+  sock_fprog fprog{static_cast<unsigned short>(insns.size()), insns.data()};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
+    ThrowErrno(env, fn, "setsockopt", errno);
+}
 
 void InitSockets(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, CloseEnvFds, static_cast<napi_env>(env));

@@ -42,7 +42,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <uv.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
@@ -51,13 +50,13 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "args.h"
+#include "fd-watch.h"
+#include "handles.h"
 
 namespace nm {
 namespace {
@@ -97,16 +96,10 @@ int BpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
   return 0;
 }
 
-struct XskWatch {
-  uv_poll_t handle;
-  napi_env env;
-  Napi::FunctionReference callback;  // empty while not armed
-};
-
 struct Xsk {
   int fd = -1;
   napi_env env = nullptr;
-  XskWatch* watch = nullptr;
+  FdWatch watch;  // pollXsk
   uint8_t* area = nullptr;
   size_t areaLen = 0;
   uint32_t frameSize = 0;
@@ -121,23 +114,13 @@ struct Xsk {
   Napi::Reference<Napi::ArrayBuffer> view;  // the UMEM, detached at close
 };
 
-std::mutex g_xsks_mutex;
-std::unordered_map<int, std::unique_ptr<Xsk>> g_xsks;
-
-std::string CodeOf(int err) {
-  const char* name = strerrorname_np(err);
-  return name ? name : "E" + std::to_string(err);
-}
+HandleTable<Xsk> g_xsks("XSK socket");
 
 // An Error with Node-style code/errno/syscall and the collected libxdp warnings.
 void ThrowCoded(Napi::Env env, const std::string& msg, int err, const char* syscall) {
-  std::string full = "openXsk: " + msg + " (" + CodeOf(err) + ": " + strerror(err) + ")";
+  std::string full = "openXsk: " + msg + " (" + ErrnoCode(err) + ": " + strerror(err) + ")";
   if (!t_warnings.empty()) full += " [libxdp: " + t_warnings + "]";
-  Napi::Error e = Napi::Error::New(env, full);
-  e.Set("code", Napi::String::New(env, CodeOf(err)));
-  e.Set("errno", Napi::Number::New(env, -err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  e.ThrowAsJavaScriptException();
+  ThrowSystemError(env, full, err, syscall);
 }
 
 // ---- stale program detection ------------------------------------------------
@@ -279,28 +262,12 @@ bool ClearStaleXskProgram(Napi::Env env, unsigned ifindex, const std::string& if
 
 // ---- handles -------------------------------------------------------------------
 
-void DetachView(Xsk* x) {
-  if (x->view.IsEmpty()) return;
-  Napi::ArrayBuffer ab = x->view.Value();
-  if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
-  x->view.Reset();
-}
-
-void CloseWatch(Xsk* x) {
-  if (!x->watch) return;
-  x->watch->callback.Reset();
-  // uv_close stops the poll before the fd is closed, as libuv requires.
-  uv_close(reinterpret_cast<uv_handle_t*>(&x->watch->handle),
-           [](uv_handle_t* h) { delete static_cast<XskWatch*>(h->data); });
-  x->watch = nullptr;
-}
-
 // Deletes the socket (libxdp detaches its program with the last socket), the
 // UMEM registration (closing the fd) and the memory.
 void Destroy(Xsk* x, bool detach) {
-  if (detach) DetachView(x);
+  if (detach) DetachView(x->view);
   else x->view.Reset();
-  CloseWatch(x);
+  x->watch.Close();
   if (x->socket) xsk_socket__delete(x->socket);
   if (x->umem) xsk_umem__delete(x->umem);
   if (x->area) munmap(x->area, x->areaLen);
@@ -310,29 +277,7 @@ void Destroy(Xsk* x, bool detach) {
 }
 
 void CloseEnvXsks(void* arg) {
-  napi_env env = static_cast<napi_env>(arg);
-  std::lock_guard<std::mutex> lock(g_xsks_mutex);
-  for (auto it = g_xsks.begin(); it != g_xsks.end();) {
-    if (it->second->env == env) {
-      Destroy(it->second.get(), false);
-      it = g_xsks.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-Xsk* ArgXsk(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  int64_t id;
-  if (!ArgInt(info, i, fn, "handle", 0, INT32_MAX, &id)) return nullptr;
-  std::lock_guard<std::mutex> lock(g_xsks_mutex);
-  auto it = g_xsks.find(static_cast<int>(id));
-  if (it == g_xsks.end() || it->second->env != static_cast<napi_env>(info.Env())) {
-    ThrowType(info.Env(), std::string(fn) + ": " + std::to_string(id) +
-                              " is not an open XSK socket of this thread (or it was closed)");
-    return nullptr;
-  }
-  return it->second.get();
+  g_xsks.CloseEnv(static_cast<napi_env>(arg), [](Xsk* x) { Destroy(x, false); });
 }
 
 // The fill ring normally has room for every released frame: at most
@@ -488,10 +433,7 @@ Napi::Value OpenXsk(const Napi::CallbackInfo& info) {
   }
   x->view = Napi::Reference<Napi::ArrayBuffer>::New(umem.ArrayBuffer(), 1);
   const int fd = x->fd;
-  {
-    std::lock_guard<std::mutex> lock(g_xsks_mutex);
-    g_xsks[fd] = std::move(x);
-  }
+  g_xsks.Add(fd, std::move(x));
   Napi::Object out = Napi::Object::New(env);
   out.Set("handle", Napi::Number::New(env, fd));
   out.Set("umem", umem);
@@ -507,7 +449,7 @@ Napi::Value XskReceive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "xskReceive";
   if (MissingArgs(info, 4, fn)) return env.Undefined();
-  Xsk* x = ArgXsk(info, 0, fn);
+  Xsk* x = g_xsks.Arg(info, 0, fn);
   int32_t* addrs;
   int32_t* lens;
   size_t addrsLen, lensLen;
@@ -562,7 +504,7 @@ Napi::Value XskRelease(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "xskRelease";
   if (MissingArgs(info, 1, fn)) return env.Undefined();
-  Xsk* x = ArgXsk(info, 0, fn);
+  Xsk* x = g_xsks.Arg(info, 0, fn);
   if (!x) return env.Undefined();
   const uint32_t n = x->held;
   if (n == 0 && x->pending.empty()) return Napi::Number::New(env, 0);
@@ -590,7 +532,7 @@ Napi::Value XskStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "xskStats";
   if (MissingArgs(info, 1, fn)) return env.Undefined();
-  Xsk* x = ArgXsk(info, 0, fn);
+  Xsk* x = g_xsks.Arg(info, 0, fn);
   if (!x) return env.Undefined();
   xdp_statistics st{};
   socklen_t len = sizeof st;
@@ -606,17 +548,6 @@ Napi::Value XskStats(const Napi::CallbackInfo& info) {
   return out;
 }
 
-void OnXskReadable(uv_poll_t* h, int, int) {
-  XskWatch* w = static_cast<XskWatch*>(h->data);
-  uv_poll_stop(h);
-  if (w->callback.IsEmpty()) return;
-  Napi::Env env(w->env);
-  Napi::HandleScope scope(env);
-  Napi::Function fn = w->callback.Value();
-  w->callback.Reset();
-  fn.MakeCallback(env.Global(), {});
-}
-
 // pollXsk(handle, callback): calls callback() once, from the event loop, when
 // the rx ring has descriptors (or the socket has an error). Re-arming while
 // armed replaces the callback.
@@ -624,35 +555,8 @@ Napi::Value PollXsk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "pollXsk";
   if (MissingArgs(info, 2, fn)) return env.Undefined();
-  Xsk* x = ArgXsk(info, 0, fn);
-  if (!x) return env.Undefined();
-  if (!info[1].IsFunction()) {
-    ThrowType(env, std::string(fn) + ": callback must be a function");
-    return env.Undefined();
-  }
-  if (!x->watch) {
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      Napi::Error::New(env, std::string(fn) + ": no event loop").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    auto* w = new XskWatch();
-    w->env = env;
-    int rc = uv_poll_init(loop, &w->handle, x->fd);
-    if (rc != 0) {
-      delete w;
-      Napi::Error::New(env, std::string(fn) + ": uv_poll_init: " + uv_strerror(rc)).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    w->handle.data = w;
-    x->watch = w;
-  }
-  x->watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
-  int rc = uv_poll_start(&x->watch->handle, UV_READABLE, OnXskReadable);
-  if (rc != 0) {
-    x->watch->callback.Reset();
-    Napi::Error::New(env, std::string(fn) + ": uv_poll_start: " + uv_strerror(rc)).ThrowAsJavaScriptException();
-  }
+  Xsk* x = g_xsks.Arg(info, 0, fn);
+  if (x) x->watch.Arm(env, fn, x->fd, info[1]);
   return env.Undefined();
 }
 
@@ -662,16 +566,9 @@ Napi::Value CloseXsk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "closeXsk";
   if (MissingArgs(info, 1, fn)) return env.Undefined();
-  Xsk* x = ArgXsk(info, 0, fn);
+  Xsk* x = g_xsks.Arg(info, 0, fn);
   if (!x) return env.Undefined();
-  std::unique_ptr<Xsk> owned;
-  {
-    std::lock_guard<std::mutex> lock(g_xsks_mutex);
-    auto it = g_xsks.find(x->fd);
-    owned = std::move(it->second);
-    g_xsks.erase(it);
-  }
-  Destroy(owned.get(), true);
+  Destroy(g_xsks.Take(x->fd).get(), true);
   return env.Undefined();
 }
 

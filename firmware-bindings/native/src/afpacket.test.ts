@@ -4,11 +4,6 @@
 // python3 sends sequence-numbered probe frames with a raw AF_PACKET socket.
 // Untagged, 802.1Q, QinQ (802.1ad outer) and double-802.1Q probes go to a MAC
 // nobody owns, so nothing replies. Needs root, ip and python3.
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileBpfLive } from './bpf.js';
 import {
@@ -26,117 +21,18 @@ import {
   walkBlock,
   type PacketRing,
 } from './afpacket.js';
+import { probeKind, probeKit, VethLab } from './testing/index.js';
 
-const tag = `${process.pid % 100000}${randomBytes(2).toString('hex')}`;
-const NS = `nm-afp-${tag}`;
-const HOST_IF = `nmafh${tag}`; // root namespace end (<= 15 chars)
-const PEER_IF = `nmafp${tag}`; // end inside NS
+const lab = new VethLab('af');
+const HOST_IF = lab.hostIf; // root namespace end; the other is in the lab's namespace
 const N = 500;
-const MAGIC = 0x4e4d4146; // "NMAF"
-const DST = Buffer.from('02005e000a01', 'hex'); // locally administered, nobody owns it
-const SRC = Buffer.from('02005e000a02', 'hex');
-
-function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, {
-    timeout: 10_000,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-function quiet(cmd: string, args: string[]): void {
-  try {
-    sh(cmd, args);
-  } catch {
-    // already gone
-  }
-}
-
-type Kind = 'untagged' | 'dot1q' | 'qinq' | 'dot1q-dot1q';
-const KINDS: Kind[] = ['untagged', 'dot1q', 'qinq', 'dot1q-dot1q'];
-
-/** Probe i as it goes on the wire: tags by i % 4, payload 46..1400 bytes, seq inside. */
-function probe(i: number): Buffer {
-  const kind = KINDS[i % 4];
-  const vid = 1 + ((i * 37) % 4094);
-  const pcp = i % 8;
-  const tags: Buffer[] = [];
-  const tagOf = (tpid: number, tci: number) => {
-    const t = Buffer.alloc(4);
-    t.writeUInt16BE(tpid, 0);
-    t.writeUInt16BE(tci, 2);
-    return t;
-  };
-  if (kind === 'dot1q') tags.push(tagOf(0x8100, (pcp << 13) | vid));
-  if (kind === 'qinq') tags.push(tagOf(0x88a8, (pcp << 13) | vid), tagOf(0x8100, 100 + (i % 50)));
-  if (kind === 'dot1q-dot1q') tags.push(tagOf(0x8100, vid), tagOf(0x8100, 200 + (i % 50)));
-  const payload = Buffer.alloc(46 + ((i * 131) % 1355));
-  payload.writeUInt16BE(0x88b5, 0); // local experimental EtherType
-  payload.writeUInt32BE(MAGIC, 2);
-  payload.writeUInt32BE(i, 6);
-  for (let j = 10; j < payload.length; j++) payload[j] = (i + j * 7) & 0xff;
-  return Buffer.concat([DST, SRC, ...tags, payload]);
-}
-
-/** The sequence number of a frame restored to wire form, or -1 if it is not a probe. */
-function seqOf(wire: Buffer): number {
-  let at = 12;
-  for (let k = 0; k < 3 && at + 2 <= wire.length; k++) {
-    const type = wire.readUInt16BE(at);
-    if (type === 0x8100 || type === 0x88a8) at += 4;
-    else break;
-  }
-  if (
-    at + 10 > wire.length ||
-    wire.readUInt16BE(at) !== 0x88b5 ||
-    wire.readUInt32BE(at + 2) !== MAGIC
-  )
-    return -1;
-  return wire.readUInt32BE(at + 6);
-}
-
-// Sends every frame of a file (u16 BE length, bytes)* out of argv[1], one
-// send() each, then prints how many went. Bounded by the file's contents.
-const SENDER = `
-import socket, struct, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((sys.argv[1], 0))
-data = open(sys.argv[2], 'rb').read()
-at = n = 0
-while at < len(data):
-    (l,) = struct.unpack_from('>H', data, at)
-    s.send(data[at + 2:at + 2 + l])
-    at += 2 + l
-    n += 1
-print(n)
-`;
+const { probe, seqOf } = probeKit(0x4e4d4146, '02005e000a'); // "NMAF", to a MAC nobody owns
 
 describe('AF_PACKET TPACKET_V3 ring', () => {
-  let tmp = '';
-
   beforeAll(() => {
-    tmp = mkdtempSync(join(tmpdir(), 'nm-afpacket-'));
-    sh('ip', ['netns', 'add', NS]);
-    sh('ip', [
-      'netns',
-      'exec',
-      NS,
-      'sysctl',
-      '-q',
-      '-w',
-      'net.ipv6.conf.all.disable_ipv6=1',
-      'net.ipv6.conf.default.disable_ipv6=1',
-    ]);
-    sh('ip', ['link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', PEER_IF, 'netns', NS]);
-    sh('sysctl', ['-q', '-w', `net.ipv6.conf.${HOST_IF}.disable_ipv6=1`]);
-    sh('ip', ['link', 'set', HOST_IF, 'up']);
-    sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'up']);
+    lab.create();
   }, 30_000);
-
-  afterAll(() => {
-    quiet('ip', ['link', 'del', HOST_IF]);
-    quiet('ip', ['netns', 'del', NS]);
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => lab.remove());
 
   it('receives every probe exactly once, byte for byte with VLAN tags put back, and counts no drops', () => {
     const probes = Array.from({ length: N }, (_, i) => probe(i));
@@ -157,13 +53,7 @@ describe('AF_PACKET TPACKET_V3 ring', () => {
     try {
       for (let first = 0; first < N; first += BATCH) {
         const batch = probes.slice(first, first + BATCH);
-        const file = join(tmp, `probes-${first}.bin`);
-        writeFileSync(
-          file,
-          Buffer.concat(batch.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p])),
-        );
-        const sent = sh('ip', ['netns', 'exec', NS, 'python3', '-c', SENDER, PEER_IF, file]);
-        expect(Number(sent.trim())).toBe(batch.length);
+        expect(lab.send(batch)).toBe(batch.length);
 
         const deadline = Date.now() + 10_000;
         for (
@@ -192,9 +82,9 @@ describe('AF_PACKET TPACKET_V3 ring', () => {
               }
               seen[seq]++;
               // Exactly the bytes sent, and the kernel moved exactly the outer tag.
-              expect(wire.equals(probes[seq]), `probe ${seq} (${KINDS[seq % 4]})`).toBe(true);
+              expect(wire.equals(probes[seq]), `probe ${seq} (${probeKind(seq)})`).toBe(true);
               expect(f.vlan !== null, `probe ${seq} tag in metadata`).toBe(
-                KINDS[seq % 4] !== 'untagged',
+                probeKind(seq) !== 'untagged',
               );
             }
             expect(inBlock).toBe(block.packets);
@@ -227,13 +117,9 @@ describe('AF_PACKET TPACKET_V3 ring', () => {
       // The outer tag is in metadata on this socket: only a live compile finds it.
       setRingFilter(ring, compileBpfLive('vlan', HOST_IF));
       const woke = new Promise<number>((resolve) => pollRing(ring, () => resolve(Date.now())));
-      const file = join(tmp, 'filtered.bin');
-      writeFileSync(
-        file,
-        Buffer.concat(probes.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p])),
-      );
+      const file = lab.framesFile(probes);
       const sentAt = Date.now();
-      sh('ip', ['netns', 'exec', NS, 'python3', '-c', SENDER, PEER_IF, file]);
+      lab.sendFile(file);
       expect(await woke).toBeGreaterThanOrEqual(sentAt);
       const cursor = new BlockCursor();
       const got: number[] = [];
@@ -255,11 +141,11 @@ describe('AF_PACKET TPACKET_V3 ring', () => {
           releaseBlock(ring);
         }
       }
-      const tagged = probes.map((_, i) => i).filter((i) => KINDS[i % 4] !== 'untagged');
+      const tagged = probes.map((_, i) => i).filter((i) => probeKind(i) !== 'untagged');
       expect(got.sort((a, b) => a - b)).toEqual(tagged);
       // Replaced in one step: now nothing passes.
       setRingFilter(ring, Buffer.from([0x06, 0, 0, 0, 0, 0, 0, 0]));
-      sh('ip', ['netns', 'exec', NS, 'python3', '-c', SENDER, PEER_IF, file]);
+      lab.sendFile(file);
       const none = nextBlock(ring, 100);
       if (none) releaseBlock(ring);
       expect(none).toBeNull();
@@ -271,7 +157,7 @@ describe('AF_PACKET TPACKET_V3 ring', () => {
 
   it('refuses misuse without touching the ring', () => {
     expect(() =>
-      openPacketRing(`nope${tag}`, { blockSize: 4096, blockCount: 2, timeoutMs: 10 }),
+      openPacketRing(`nope${lab.tag}`, { blockSize: 4096, blockCount: 2, timeoutMs: 10 }),
     ).toThrow(expect.objectContaining({ code: 'ENODEV' }));
     expect(() =>
       openPacketRing(HOST_IF, { blockSize: 1000, blockCount: 2, timeoutMs: 10 }),

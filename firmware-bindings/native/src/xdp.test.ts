@@ -6,15 +6,13 @@
 // owns, so nothing replies. A second pair, with two queues, carries the
 // stale/shared/foreign program checks. Needs root, ip and python3; the
 // foreign program is libxdp's xdp-filter object shipped by libxdp-dev.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { native } from './native.js';
+import { probeKind, probeKit, quiet, sh, VethLab } from './testing/index.js';
 import {
   XDP_PACKET_HEADROOM,
   closeXsk,
@@ -26,32 +24,15 @@ import {
   type XskSocket,
 } from './xdp.js';
 
-const tag = `${process.pid % 100000}${randomBytes(2).toString('hex')}`;
-const NS = `nm-xdp-${tag}`;
-const HOST_IF = `nmxh${tag}`; // root namespace end (<= 15 chars)
-const PEER_IF = `nmxp${tag}`; // end inside NS
-const MQ_IF = `nmxq${tag}`; // two-queue pair for the program checks
-const MQ_PEER = `nmxr${tag}`;
-const MAGIC = 0x4e4d5844; // "NMXD"
-const DST = Buffer.from('02005e000b01', 'hex'); // locally administered, nobody owns it
-const SRC = Buffer.from('02005e000b02', 'hex');
+const lab = new VethLab('x');
+const HOST_IF = lab.hostIf; // root namespace end
+const PEER_IF = lab.peerIf; // end inside the lab's namespace
+const MQ_IF = `nmxq${lab.tag}`; // two-queue pair for the program checks
+const MQ_PEER = `nmxr${lab.tag}`;
+const { probe, seqOf } = probeKit(0x4e4d5844, '02005e000b'); // "NMXD", to a MAC nobody owns
 const FOREIGN_OBJ = '/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o';
 const ADDON = fileURLToPath(new URL('../build/Release/netmirror_native.node', import.meta.url));
 
-function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, {
-    timeout: 10_000,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-function quiet(cmd: string, args: string[]): void {
-  try {
-    sh(cmd, args);
-  } catch {
-    // already gone
-  }
-}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The XDP program attached to an interface (root namespace), per `ip -j link`. */
@@ -63,105 +44,17 @@ function xdpProgram(ifname: string): { id: number; name: string; mode: number } 
   return prog ? { id: prog.id, name: prog.name, mode: link.xdp!.mode } : null;
 }
 
-type Kind = 'untagged' | 'dot1q' | 'qinq' | 'dot1q-dot1q';
-const KINDS: Kind[] = ['untagged', 'dot1q', 'qinq', 'dot1q-dot1q'];
-
-/** Probe i as it goes on the wire: tags by i % 4, payload 46..1400 bytes, seq inside. */
-function probe(i: number, payloadLen = 46 + ((i * 131) % 1355)): Buffer {
-  const kind = KINDS[i % 4];
-  const vid = 1 + ((i * 37) % 4094);
-  const pcp = i % 8;
-  const tags: Buffer[] = [];
-  const tagOf = (tpid: number, tci: number) => {
-    const t = Buffer.alloc(4);
-    t.writeUInt16BE(tpid, 0);
-    t.writeUInt16BE(tci, 2);
-    return t;
-  };
-  if (kind === 'dot1q') tags.push(tagOf(0x8100, (pcp << 13) | vid));
-  if (kind === 'qinq') tags.push(tagOf(0x88a8, (pcp << 13) | vid), tagOf(0x8100, 100 + (i % 50)));
-  if (kind === 'dot1q-dot1q') tags.push(tagOf(0x8100, vid), tagOf(0x8100, 200 + (i % 50)));
-  const payload = Buffer.alloc(payloadLen);
-  payload.writeUInt16BE(0x88b5, 0); // local experimental EtherType
-  payload.writeUInt32BE(MAGIC, 2);
-  payload.writeUInt32BE(i, 6);
-  for (let j = 10; j < payload.length; j++) payload[j] = (i + j * 7) & 0xff;
-  return Buffer.concat([DST, SRC, ...tags, payload]);
-}
-
 /** An untagged probe of exactly `len` bytes on the wire. */
 function sizedProbe(i: number, len: number): Buffer {
   return probe(i * 4, len - 12); // i * 4: untagged
 }
 
-/** The sequence number of a frame as on the wire, or -1 if it is not a probe. */
-function seqOf(wire: Uint8Array): number {
-  const b = Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength);
-  let at = 12;
-  for (let k = 0; k < 3 && at + 2 <= b.length; k++) {
-    const type = b.readUInt16BE(at);
-    if (type === 0x8100 || type === 0x88a8) at += 4;
-    else break;
-  }
-  if (at + 10 > b.length || b.readUInt16BE(at) !== 0x88b5 || b.readUInt32BE(at + 2) !== MAGIC)
-    return -1;
-  return b.readUInt32BE(at + 6);
-}
-
-// Sends every frame of a file (u16 BE length, bytes)* out of argv[1], one
-// send() each, then prints how many went. Bounded by the file's contents.
-const SENDER = `
-import socket, struct, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((sys.argv[1], 0))
-data = open(sys.argv[2], 'rb').read()
-at = n = 0
-while at < len(data):
-    (l,) = struct.unpack_from('>H', data, at)
-    s.send(data[at + 2:at + 2 + l])
-    at += 2 + l
-    n += 1
-print(n)
-`;
-
 describe('AF_XDP socket (libxdp, copy mode on veth)', () => {
-  let tmp = '';
-  let files = 0;
   const children: ChildProcess[] = [];
 
-  function framesFile(frames: Buffer[]): string {
-    const file = join(tmp, `frames-${files++}.bin`);
-    writeFileSync(
-      file,
-      Buffer.concat(frames.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p])),
-    );
-    return file;
-  }
   /** Sends from the namespace and waits for python to finish (the event loop is blocked meanwhile). */
   function send(frames: Buffer[]): void {
-    const sent = sh('ip', [
-      'netns',
-      'exec',
-      NS,
-      'python3',
-      '-c',
-      SENDER,
-      PEER_IF,
-      framesFile(frames),
-    ]);
-    expect(Number(sent.trim())).toBe(frames.length);
-  }
-  /** Sends from the namespace while the event loop runs. */
-  function sendAsync(frames: Buffer[]): Promise<number> {
-    const file = framesFile(frames);
-    return new Promise((resolve, reject) =>
-      execFile(
-        'ip',
-        ['netns', 'exec', NS, 'python3', '-c', SENDER, PEER_IF, file],
-        { timeout: 10_000 },
-        (err, stdout) => (err ? reject(err) : resolve(Number(String(stdout).trim()))),
-      ),
-    );
+    expect(lab.send(frames)).toBe(frames.length);
   }
 
   /**
@@ -195,49 +88,13 @@ describe('AF_XDP socket (libxdp, copy mode on veth)', () => {
   }
 
   beforeAll(() => {
-    tmp = mkdtempSync(join(tmpdir(), 'nm-xdp-'));
-    sh('ip', ['netns', 'add', NS]);
-    sh('ip', [
-      'netns',
-      'exec',
-      NS,
-      'sysctl',
-      '-q',
-      '-w',
-      'net.ipv6.conf.all.disable_ipv6=1',
-      'net.ipv6.conf.default.disable_ipv6=1',
-    ]);
-    sh('ip', ['link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', PEER_IF, 'netns', NS]);
-    sh('sysctl', ['-q', '-w', `net.ipv6.conf.${HOST_IF}.disable_ipv6=1`]);
-    sh('ip', ['link', 'set', HOST_IF, 'up']);
-    sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'up']);
-    sh('ip', [
-      'link',
-      'add',
-      MQ_IF,
-      'numtxqueues',
-      '2',
-      'numrxqueues',
-      '2',
-      'type',
-      'veth',
-      'peer',
-      'name',
-      MQ_PEER,
-      'netns',
-      NS,
-    ]);
-    sh('sysctl', ['-q', '-w', `net.ipv6.conf.${MQ_IF}.disable_ipv6=1`]);
-    sh('ip', ['link', 'set', MQ_IF, 'up']);
-    sh('ip', ['-n', NS, 'link', 'set', MQ_PEER, 'up']);
+    lab.create();
+    lab.addPair(MQ_IF, MQ_PEER, { queues: 2 });
   }, 30_000);
 
   afterAll(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    quiet('ip', ['link', 'del', HOST_IF]);
-    quiet('ip', ['link', 'del', MQ_IF]);
-    quiet('ip', ['netns', 'del', NS]);
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    lab.remove();
   });
 
   it('receives every probe exactly once, byte for byte with VLAN tags inline, and counts no drops', async () => {
@@ -266,7 +123,7 @@ describe('AF_XDP socket (libxdp, copy mode on veth)', () => {
           }
           seen[seq]++;
           // Exactly the bytes sent: every tag is still inline.
-          expect(wire.equals(probes[seq]), `probe ${seq} (${KINDS[seq % 4]})`).toBe(true);
+          expect(wire.equals(probes[seq]), `probe ${seq} (${probeKind(seq)})`).toBe(true);
         }
       }
       expect(strangers).toEqual([]);
@@ -297,7 +154,7 @@ describe('AF_XDP socket (libxdp, copy mode on veth)', () => {
           timer = setTimeout(() => resolve('timeout'), 5_000);
         });
         const sentAt = Date.now();
-        expect(await sendAsync(probes)).toBe(probes.length);
+        expect(await lab.sendAsync(probes)).toBe(probes.length);
         expect(await woke).toBe('poll');
         clearTimeout(timer);
         expect(Date.now()).toBeGreaterThanOrEqual(sentAt);
@@ -327,7 +184,7 @@ describe('AF_XDP socket (libxdp, copy mode on veth)', () => {
 
   it('drops frames longer than a UMEM frame minus its headroom, and counts them', async () => {
     sh('ip', ['link', 'set', HOST_IF, 'mtu', '9000']);
-    sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'mtu', '9000']);
+    sh('ip', ['-n', lab.ns, 'link', 'set', PEER_IF, 'mtu', '9000']);
     const xsk = openXsk(HOST_IF, { frameCount: 64, frameSize: 2048 });
     try {
       expect(xsk.maxFrameLength).toBe(2048 - 256);
@@ -345,7 +202,7 @@ describe('AF_XDP socket (libxdp, copy mode on veth)', () => {
       expect(xskStats(xsk)).toMatchObject({ rxDropped: 2, rxRingFull: 0 });
     } finally {
       closeXsk(xsk);
-      sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'mtu', '1500']);
+      sh('ip', ['-n', lab.ns, 'link', 'set', PEER_IF, 'mtu', '1500']);
       sh('ip', ['link', 'set', HOST_IF, 'mtu', '1500']);
     }
   }, 30_000);
@@ -404,19 +261,19 @@ describe('AF_XDP socket (libxdp, copy mode on veth)', () => {
     }
 
     // Native XDP on veth refuses a peer MTU above 3506.
-    sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'mtu', '4000']);
+    sh('ip', ['-n', lab.ns, 'link', 'set', PEER_IF, 'mtu', '4000']);
     try {
       expect(() => openXsk(HOST_IF, { frameCount: 64, mode: 'drv' })).toThrow(
         expect.objectContaining({ code: 'ERANGE' }),
       );
       expect(xdpProgram(HOST_IF)).toBeNull();
     } finally {
-      sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'mtu', '1500']);
+      sh('ip', ['-n', lab.ns, 'link', 'set', PEER_IF, 'mtu', '1500']);
     }
   }, 60_000);
 
   it('refuses misuse with Node-style codes, RangeError and TypeError', () => {
-    expect(() => openXsk(`nope${tag}`)).toThrow(expect.objectContaining({ code: 'ENODEV' }));
+    expect(() => openXsk(`nope${lab.tag}`)).toThrow(expect.objectContaining({ code: 'ENODEV' }));
     expect(() => openXsk(HOST_IF, { frameCount: 100 })).toThrow(RangeError); // not a power of two
     expect(() => openXsk(HOST_IF, { frameCount: 32 })).toThrow(RangeError);
     expect(() => openXsk(HOST_IF, { frameCount: 1 << 19 })).toThrow(RangeError);

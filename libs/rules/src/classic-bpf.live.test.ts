@@ -7,11 +7,6 @@
 // frames whose first matching rule (RuleMatcher over the bytes sent) `select`
 // picks must arrive, each once, byte for byte once its tag is put back.
 // Needs root, ip and python3.
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   closeRing,
@@ -23,6 +18,7 @@ import {
   walkBlock,
   type PacketRing,
 } from '@netmirror/native';
+import { VethLab } from '@netmirror/native/testing';
 import {
   batchOf,
   firstMatches,
@@ -37,44 +33,10 @@ import {
 } from './classic-bpf.fixtures.js';
 import { compileRulesBpf } from './classic-bpf.js';
 
-const tag = `${process.pid % 100000}${randomBytes(2).toString('hex')}`;
-const NS = `nm-cbpf-${tag}`;
-const HOST_IF = `nmcbh${tag}`; // root namespace end (<= 15 chars)
-const PEER_IF = `nmcbp${tag}`; // end inside NS
+const lab = new VethLab('cb');
 const SNAP = 65535;
 const RETIRE_MS = 20;
 const GROUP = 16;
-
-function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, {
-    timeout: 20_000,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-function quiet(cmd: string, args: string[]): void {
-  try {
-    sh(cmd, args);
-  } catch {
-    // already gone
-  }
-}
-
-// Sends every frame of a file (u16 BE length, bytes)* out of argv[1], one
-// send() each, then prints how many went. Bounded by the file's contents.
-const SENDER = `
-import socket, struct, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((sys.argv[1], 0))
-data = open(sys.argv[2], 'rb').read()
-at = n = 0
-while at < len(data):
-    (l,) = struct.unpack_from('>H', data, at)
-    s.send(data[at + 2:at + 2 + l])
-    at += 2 + l
-    n += 1
-print(n)
-`;
 
 /**
  * Frames the kernel hands to a packet socket unchanged but for the tag:
@@ -175,48 +137,23 @@ function drain(ring: PacketRing, want: number, deadline: number): Arrivals {
 
 /** Sends every frame once from inside the namespace, then lets the rings retire their blocks. */
 function sendAll(file: string): void {
-  const sent = sh('ip', ['netns', 'exec', NS, 'python3', '-c', SENDER, PEER_IF, file]);
-  expect(Number(sent.trim())).toBe(frames.length);
+  expect(lab.sendFile(file)).toBe(frames.length);
   sleep(RETIRE_MS * 10);
 }
 
 describe('compileRulesBpf: live semantics in the kernel (tags in skb metadata)', () => {
-  let tmp = '';
   let file = '';
 
   beforeAll(() => {
-    tmp = mkdtempSync(join(tmpdir(), 'nm-classic-bpf-'));
-    file = join(tmp, 'frames.bin');
-    writeFileSync(
-      file,
-      Buffer.concat(frames.flatMap((f) => [Buffer.from([f.length >> 8, f.length & 0xff]), f])),
-    );
-    sh('ip', ['netns', 'add', NS]);
-    sh('ip', [
-      'netns',
-      'exec',
-      NS,
-      'sysctl',
-      '-q',
-      '-w',
-      'net.ipv6.conf.all.disable_ipv6=1',
-      'net.ipv6.conf.default.disable_ipv6=1',
-    ]);
-    sh('ip', ['link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', PEER_IF, 'netns', NS]);
-    sh('sysctl', ['-q', '-w', `net.ipv6.conf.${HOST_IF}.disable_ipv6=1`]);
-    sh('ip', ['link', 'set', HOST_IF, 'up']);
-    sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'up']);
+    lab.create();
+    file = lab.framesFile(frames);
   }, 30_000);
 
-  afterAll(() => {
-    quiet('ip', ['link', 'del', HOST_IF]);
-    quiet('ip', ['netns', 'del', NS]);
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => lab.remove());
 
   /** 2 MiB: room for every frame of a send, none lost before it is read. */
   const openRing = (): PacketRing =>
-    openPacketRing(HOST_IF, { blockSize: 1 << 18, blockCount: 8, timeoutMs: RETIRE_MS });
+    openPacketRing(lab.hostIf, { blockSize: 1 << 18, blockCount: 8, timeoutMs: RETIRE_MS });
 
   /** Attaches up to GROUP programs to rings of their own, sends every frame once, and reads each ring. */
   function runGroup(programs: Program[]): void {

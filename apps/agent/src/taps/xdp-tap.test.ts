@@ -2,11 +2,7 @@
 // of its own (IPv6 off), python3 sending sequence-numbered probes into it with
 // a raw AF_PACKET socket, and the tap on the root-side end. Needs root, ip and
 // python3.
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { sh, VethLab } from '@netmirror/native/testing';
 import { FrameBatch, LinkType } from '@netmirror/packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XdpTap, xdpTapOptions } from './xdp-tap.js';
@@ -49,25 +45,8 @@ describe('xdpTapOptions', () => {
   });
 });
 
-const tag = `${process.pid % 100000}${randomBytes(2).toString('hex')}`;
-const NS = `nm-xdpt-${tag}`;
-const HOST_IF = `nmth${tag}`;
-const PEER_IF = `nmtp${tag}`;
-
-function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, {
-    timeout: 10_000,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-function quiet(cmd: string, args: string[]): void {
-  try {
-    sh(cmd, args);
-  } catch {
-    // already gone
-  }
-}
+const lab = new VethLab('t');
+const HOST_IF = lab.hostIf;
 
 /** Probe i: to a MAC nobody owns, every other one 802.1Q-tagged, seq at a fixed place after the tags. */
 function probe(i: number): Buffer {
@@ -85,47 +64,12 @@ function seqOf(frame: Uint8Array): number {
   return b.readUInt32BE(at + 2);
 }
 
-const SENDER = `
-import socket, struct, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((sys.argv[1], 0))
-data = open(sys.argv[2], 'rb').read()
-at = n = 0
-while at < len(data):
-    (l,) = struct.unpack_from('>H', data, at)
-    s.send(data[at + 2:at + 2 + l])
-    at += 2 + l
-    n += 1
-print(n)
-`;
-
 describe('XdpTap on a veth pair', () => {
-  let tmp = '';
-
   beforeAll(() => {
-    tmp = mkdtempSync(join(tmpdir(), 'nm-xdp-tap-'));
-    sh('ip', ['netns', 'add', NS]);
-    sh('ip', [
-      'netns',
-      'exec',
-      NS,
-      'sysctl',
-      '-q',
-      '-w',
-      'net.ipv6.conf.all.disable_ipv6=1',
-      'net.ipv6.conf.default.disable_ipv6=1',
-    ]);
-    sh('ip', ['link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', PEER_IF, 'netns', NS]);
-    sh('sysctl', ['-q', '-w', `net.ipv6.conf.${HOST_IF}.disable_ipv6=1`]);
-    sh('ip', ['link', 'set', HOST_IF, 'up']);
-    sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'up']);
+    lab.create();
   }, 30_000);
 
-  afterAll(() => {
-    quiet('ip', ['link', 'del', HOST_IF]);
-    quiet('ip', ['netns', 'del', NS]);
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => lab.remove());
 
   it('hands out every frame once, straight from the UMEM, with the batch time and no drops', async () => {
     const N = 300;
@@ -150,14 +94,9 @@ describe('XdpTap on a veth pair', () => {
       await quietWait;
       expect(Date.now() - t0).toBeLessThan(2_000);
 
-      const file = join(tmp, 'probes.bin');
-      writeFileSync(
-        file,
-        Buffer.concat(probes.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p])),
-      );
+      const file = lab.framesFile(probes);
       const before = Date.now();
-      const sent = sh('ip', ['netns', 'exec', NS, 'python3', '-c', SENDER, PEER_IF, file]);
-      expect(Number(sent.trim())).toBe(N);
+      expect(lab.sendFile(file)).toBe(N);
 
       let frames = 0;
       const deadline = Date.now() + 10_000;
