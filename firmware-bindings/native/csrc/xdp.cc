@@ -527,6 +527,20 @@ Napi::Value XskRelease(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n);
 }
 
+// xskBacklog(handle): UMEM frames the kernel cannot fill now: received and
+// not yet taken off the rx ring, held by JavaScript, or waiting for room in
+// the fill ring. Over the frame count, how full the socket's buffer is.
+Napi::Value XskBacklog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "xskBacklog";
+  if (MissingArgs(info, 1, fn)) return env.Undefined();
+  Xsk* x = g_xsks.Arg(info, 0, fn);
+  if (!x) return env.Undefined();
+  const uint32_t frames = static_cast<uint32_t>(x->areaLen / x->frameSize);
+  const uint32_t waiting = xsk_cons_nb_avail(&x->rx, frames);
+  return Napi::Number::New(env, static_cast<double>(waiting) + x->held + x->pending.size());
+}
+
 // xskStats(handle): XDP_STATISTICS, totals since open (the kernel never resets them).
 Napi::Value XskStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -580,6 +594,7 @@ void InitXdp(Napi::Env env, Napi::Object exports) {
   exports.Set("xskReceive", Napi::Function::New(env, XskReceive, "xskReceive"));
   exports.Set("xskRelease", Napi::Function::New(env, XskRelease, "xskRelease"));
   exports.Set("xskStats", Napi::Function::New(env, XskStats, "xskStats"));
+  exports.Set("xskBacklog", Napi::Function::New(env, XskBacklog, "xskBacklog"));
   exports.Set("pollXsk", Napi::Function::New(env, PollXsk, "pollXsk"));
   exports.Set("closeXsk", Napi::Function::New(env, CloseXsk, "closeXsk"));
   exports.Set("XDP_PACKET_HEADROOM", Napi::Number::New(env, XDP_PACKET_HEADROOM));

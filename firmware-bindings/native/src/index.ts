@@ -62,6 +62,7 @@ export {
   xskReceive,
   xskRelease,
   xskStats,
+  xskFill,
   pollXsk,
   closeXsk,
 } from './xdp.js';

@@ -91,6 +91,7 @@ export interface NativeBinding {
     stamp?: Float64Array,
   ): number;
   xskRelease(handle: number): number;
+  xskBacklog(handle: number): number;
   xskStats(handle: number): {
     rxDropped: number;
     rxInvalid: number;

@@ -18,6 +18,7 @@ import {
   closeXsk,
   openXsk,
   pollXsk,
+  xskFill,
   xskReceive,
   xskRelease,
   xskStats,
@@ -173,8 +174,11 @@ describe('AF_XDP socket (libxdp, copy mode on veth)', () => {
         expect(new Set(held.map((h) => h.at)).size, 'distinct frames').toBe(probes.length);
         const seqs = held.map((h) => seqOf(xsk.umem.subarray(h.at, h.at + h.len)));
         expect(seqs.sort((a, b) => a - b)).toEqual(probes.map((_, i) => 1000 + i));
+        // 40 of the 64 UMEM frames are held: the kernel cannot fill them.
+        expect(xskFill(xsk)).toBe(probes.length / 64);
         expect(xskRelease(xsk)).toBe(probes.length);
         expect(xskRelease(xsk)).toBe(0);
+        expect(xskFill(xsk)).toBe(0);
       }
       expect(xskStats(xsk)).toMatchObject({ rxDropped: 0, rxRingFull: 0 });
     } finally {

@@ -184,6 +184,15 @@ export function xskRelease(xsk: XskSocket): number {
   return native.xskRelease(xsk.handle);
 }
 
+/**
+ * How full the socket's buffer is, 0..1: the share of UMEM frames the kernel
+ * cannot fill now (received and waiting in the rx ring, held, or not yet back
+ * in the fill ring). At 1 the kernel drops what arrives.
+ */
+export function xskFill(xsk: XskSocket): number {
+  return native.xskBacklog(xsk.handle) / xsk.frameCount;
+}
+
 /** Reads XDP_STATISTICS (totals since open), keeps them in `xsk.totals` and returns a copy. */
 export function xskStats(xsk: XskSocket): XskStats {
   Object.assign(xsk.totals, native.xskStats(xsk.handle));

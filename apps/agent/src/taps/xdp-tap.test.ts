@@ -12,8 +12,8 @@ describe('xdpTapOptions', () => {
   it('has safe defaults', () => {
     expect(xdpTapOptions(uri, undefined)).toEqual({
       queue: 0,
-      frames: 16384,
-      frameSize: 4096,
+      frames: 65536,
+      frameSize: 2048,
       mode: 'skb',
       zeroCopy: false,
     });
