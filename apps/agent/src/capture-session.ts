@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { TcOffloadSession } from './offload/index.js';
 import { MirrorSession } from './pipeline/index.js';
 import type { CaptureSession, MirrorSessionOptions } from './pipeline/index.js';
@@ -22,5 +23,7 @@ export function openCaptureSession(
   if (!/^[^\s/:?]{1,15}$/.test(ifname))
     throw new Error(`--from ${offloaded[0]}: missing or invalid interface name (tc:IFACE)`);
   if (options.pace) throw new Error(`--from ${offloaded[0]}: a live source cannot be paced`);
+  if (!existsSync(`/sys/class/net/${ifname}`))
+    throw new Error(`--from ${offloaded[0]}: there is no interface ${ifname}`);
   return new TcOffloadSession(offloaded[0], ifname, options);
 }
