@@ -75,6 +75,8 @@ export class TcOffload {
         await runTool('tc', ['qdisc', 'del', 'dev', this.ifname, 'clsact']);
         rmSync(this.marker, { force: true });
       }
+    } else {
+      rmSync(this.marker, { force: true }); // the qdisc is gone (removed by hand, or the link was remade)
     }
     for (const dev of await linksWithAlias(this.alias)) await runTool('ip', ['link', 'del', dev]);
     this.targets.clear();
