@@ -37,7 +37,7 @@ export type {
   MessageOf,
   JsonObject,
 } from './messages.js';
-export { buildDesired, buildKeyDelivery } from './build.js';
+export { buildAppliedReport, buildDesired, buildErrorReport, buildKeyDelivery } from './build.js';
 export { decodeMessage, validateMessage, encodeMessage, MAX_MESSAGE_BYTES } from './schemas.js';
 export type { DecodeResult } from './schemas.js';
 export { MAX_JSON_DEPTH } from './fields.js';

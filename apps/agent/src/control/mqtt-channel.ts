@@ -1,4 +1,10 @@
-import { ControlClient, DesiredStateGate, REPORTED_DOMAINS } from '@netmirror/protocol';
+import {
+  buildAppliedReport,
+  buildErrorReport,
+  ControlClient,
+  DesiredStateGate,
+  REPORTED_DOMAINS,
+} from '@netmirror/protocol';
 import type {
   AppliedVersion,
   ControlClientOptions,
@@ -73,7 +79,7 @@ export class MqttControlChannel implements ControlChannel {
     if (route.kind === 'desired') domain = route.domain;
     else if (route.kind === 'keys') domain = 'keys';
     else return;
-    const report = errorReport(
+    const report = buildErrorReport(
       domain,
       this.options.applied()[domain],
       `unreadable ${route.kind} message refused: ${reason}`,
@@ -168,8 +174,8 @@ export class MqttControlChannel implements ControlChannel {
     }
     const report: ReportedState =
       result.status === 'applied'
-        ? appliedReport(domain, result, Date.now())
-        : errorReport(domain, running, result.error, result.version);
+        ? buildAppliedReport(domain, result, Date.now())
+        : buildErrorReport(domain, running, result.error, result.version);
     this.lastReports.set(domain, report);
     await this.client.publishReported(this.options.deviceId, report);
   }
@@ -195,7 +201,7 @@ export class MqttControlChannel implements ControlChannel {
     if (last && last.version === (running?.version ?? 0) && last.hash === (running?.hash ?? null))
       return last;
     if (!running) return null;
-    const report = appliedReport(domain, running, Date.now());
+    const report = buildAppliedReport(domain, running, Date.now());
     this.lastReports.set(domain, report);
     return report;
   }
@@ -256,40 +262,4 @@ function appliedVersions(applied: AppliedStates): Partial<Record<ReportedDomain,
     if (s) out[domain] = { version: s.version, hash: s.hash };
   }
   return out;
-}
-
-function appliedReport(
-  domain: ReportedDomain,
-  state: { version: number; hash: string },
-  at: number,
-): ReportedState {
-  return {
-    v: 1,
-    type: 'reported',
-    domain,
-    version: state.version,
-    hash: state.hash,
-    status: 'applied',
-    appliedAt: at,
-  };
-}
-
-/** An error report: it names what still runs, why the new state was refused and, when readable, which version. */
-function errorReport(
-  domain: ReportedDomain,
-  running: VersionedState | undefined,
-  error: string,
-  rejectedVersion?: number,
-): ReportedState {
-  return {
-    v: 1,
-    type: 'reported',
-    domain,
-    version: running?.version ?? 0,
-    hash: running?.hash ?? null,
-    status: 'error',
-    error,
-    ...(rejectedVersion !== undefined ? { rejectedVersion } : {}),
-    appliedAt: Date.now(),
-  };
 }

@@ -10,6 +10,8 @@ import {
   type DeviceKeys,
 } from '@netmirror/crypto';
 import {
+  buildAppliedReport,
+  buildErrorReport,
   ControlClient,
   DesiredStateGate,
   type DesiredState,
@@ -111,31 +113,14 @@ export class SimulatedDevice {
           }),
         );
     } catch (err) {
-      await this.send({
-        v: 1,
-        type: 'reported',
-        domain: 'keys',
-        version: this.keysVersion,
-        hash: null,
-        status: 'error',
-        error: (err as Error).message,
-        rejectedVersion: k.version,
-        appliedAt: Date.now(),
-      });
+      const running = { version: this.keysVersion, hash: null };
+      await this.send(buildErrorReport('keys', running, (err as Error).message, k.version));
       return;
     }
     this.dataKeys.clear();
     for (const [id, key] of unwrapped) this.dataKeys.set(id, key);
     this.keysVersion = k.version;
-    await this.send({
-      v: 1,
-      type: 'reported',
-      domain: 'keys',
-      version: k.version,
-      hash: k.hash,
-      status: 'applied',
-      appliedAt: Date.now(),
-    });
+    await this.send(buildAppliedReport('keys', k));
   }
 
   private async report(
@@ -146,26 +131,8 @@ export class SimulatedDevice {
     const running = this.applied.get(domain);
     await this.send(
       error === null
-        ? {
-            v: 1,
-            type: 'reported',
-            domain,
-            version: d.version,
-            hash: d.hash,
-            status: 'applied',
-            appliedAt: Date.now(),
-          }
-        : {
-            v: 1,
-            type: 'reported',
-            domain,
-            version: running?.version ?? 0,
-            hash: running?.hash ?? null,
-            status: 'error',
-            error,
-            rejectedVersion: d.version,
-            appliedAt: Date.now(),
-          },
+        ? buildAppliedReport(domain, d)
+        : buildErrorReport(domain, running, error, d.version),
     );
   }
 
