@@ -10,6 +10,7 @@ import { startFleetManager, type FleetManagerHandle } from './main.js';
 import { TEST_STACKS, type TestDatabase } from './testing/databases.js';
 import { client } from './testing/http.js';
 import { SimulatedDevice } from './testing/simulated-device.js';
+import { sampleTelemetry } from './testing/telemetry.js';
 import { until } from './testing/until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -282,23 +283,7 @@ describe.each(TEST_STACKS)(
       const a = devices.find((d) => d.id === 'cl-a')!;
       const t0 = Date.now() - 60_000;
       for (let i = 0; i < 5; i++) {
-        await a.client!.publishTelemetry('cl-a', {
-          v: 1,
-          type: 'telemetry',
-          at: t0 + i * 1000,
-          taps: [{ name: 'pcap', packetsSeen: 100 * i, bytesSeen: 6400 * i, packetsDropped: 0 }],
-          destinations: [
-            {
-              name: 'lake',
-              packetsSent: 90 * i,
-              bytesSent: 5000 * i,
-              packetsDropped: i,
-              queueDepth: 0,
-            },
-          ],
-          cpuPercent: 1.5,
-          memoryBytes: 50e6,
-        });
+        await a.client!.publishTelemetry('cl-a', sampleTelemetry(t0 + i * 1000, i));
       }
       await a.client!.publishAlert('cl-a', {
         v: 1,

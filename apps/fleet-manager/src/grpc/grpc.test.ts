@@ -20,6 +20,7 @@ import { startFleetManager, type FleetManagerHandle } from '../main.js';
 import { sqliteTestDatabase, TEST_STACKS, type TestDatabase } from '../testing/databases.js';
 import { client, type Reply } from '../testing/http.js';
 import { SimulatedDevice } from '../testing/simulated-device.js';
+import { sampleTelemetry } from '../testing/telemetry.js';
 import { until } from '../testing/until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -699,23 +700,7 @@ describe.each(TEST_STACKS)('gRPC API on $name', { timeout: 30_000 }, ({ db: make
     it('queries telemetry and lists and acknowledges alerts as REST does', async () => {
       const t0 = Date.now() - 60_000;
       for (let i = 0; i < 5; i++) {
-        await sim.client!.publishTelemetry('g-live', {
-          v: 1,
-          type: 'telemetry',
-          at: t0 + i * 1000,
-          taps: [{ name: 'pcap', packetsSeen: 100 * i, bytesSeen: 6400 * i, packetsDropped: 0 }],
-          destinations: [
-            {
-              name: 'lake',
-              packetsSent: 90 * i,
-              bytesSent: 5000 * i,
-              packetsDropped: i,
-              queueDepth: 0,
-            },
-          ],
-          cpuPercent: 1.5,
-          memoryBytes: 50e6,
-        });
+        await sim.client!.publishTelemetry('g-live', sampleTelemetry(t0 + i * 1000, i));
       }
       await sim.client!.publishAlert('g-live', {
         v: 1,
