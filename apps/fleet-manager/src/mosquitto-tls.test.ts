@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueBrokerCertificate } from './broker/broker-certificate.js';
 import { startFleetManager, type FleetManagerHandle } from './main.js';
 import { sqliteTestDatabase, type TestDatabase } from './testing/databases.js';
+import { enrollWithCsr } from './testing/enroll.js';
 import { client } from './testing/http.js';
 import { tryConnect } from './testing/mqtt-connect.js';
 import { startPrivateMosquitto, type PrivateMosquitto } from './testing/private-mosquitto.js';
@@ -95,29 +96,11 @@ describe('mqttTls with Mosquitto 2.0 from deploy/mosquitto', { timeout: 40_000 }
   });
 
   const enroll = async (id: string) => {
-    const keys = generateDeviceKeys();
-    const t = await api('POST', '/enrollment-tokens', {
-      ttlSeconds: 600,
-      labels: { role: 'mtls' },
-    });
-    const probe = new SimulatedDevice({ id, brokerUrl: '', keys });
-    const r = await api('POST', '/enroll', {
-      token: (t.body as Json).token,
-      deviceId: id,
-      publicKeys: probe.publicKeys(),
-      csrPem: await createCsr(keys, id),
-    });
-    expect(r.status).toBe(201);
-    const body = r.body as Json;
-    expect(body.brokerUrl).toBe(mosquitto.url);
-    const c = {
-      ca: body.caPem as string,
-      cert: body.certificatePem as string,
-      key: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-      keys,
-    };
+    const c = await enrollWithCsr(api, id, { role: 'mtls' });
+    expect(c.reply.brokerUrl).toBe(mosquitto.url);
+    const { keys } = c;
     creds.set(id, c);
-    const d = new SimulatedDevice({ id, brokerUrl: body.brokerUrl, topics, keys, tls: c });
+    const d = new SimulatedDevice({ id, brokerUrl: mosquitto.url, topics, keys, tls: c });
     devices.push(d);
     await d.connect();
     return d;

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLEET_MANAGER_IDENTITY, MqttAcl } from './broker/mqtt-acl.js';
 import { startFleetManager, type FleetManagerHandle } from './main.js';
 import { sqliteTestDatabase, type TestDatabase } from './testing/databases.js';
+import { enrollWithCsr } from './testing/enroll.js';
 import { client } from './testing/http.js';
 import { tryConnect } from './testing/mqtt-connect.js';
 import { SimulatedDevice } from './testing/simulated-device.js';
@@ -108,25 +109,9 @@ describe(
 
     /** Enrolls `id` with a CSR; returns what the device stores: its key, its certificate, the CA. */
     const enroll = async (id: string, labels: Record<string, string>) => {
-      const keys = generateDeviceKeys();
-      const probe = new SimulatedDevice({ id, brokerUrl: fm.broker.url, keys });
-      const t = await api('POST', '/enrollment-tokens', { ttlSeconds: 600, labels });
-      const r = await api('POST', '/enroll', {
-        token: (t.body as Json).token,
-        deviceId: id,
-        publicKeys: probe.publicKeys(),
-        csrPem: await createCsr(keys, id),
-      });
-      expect(r.status).toBe(201);
-      const body = r.body as Json;
-      expect(body.brokerUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
-      caPem = body.caPem;
-      const c = {
-        ca: body.caPem as string,
-        cert: body.certificatePem as string,
-        key: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-        keys,
-      };
+      const c = await enrollWithCsr(api, id, labels);
+      expect(c.reply.brokerUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
+      caPem = c.ca;
       creds.set(id, c);
       return c;
     };
