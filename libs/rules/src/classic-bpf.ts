@@ -4,14 +4,13 @@ import { decodeBpf, encodeBpf, validateBpf } from '@netmirror/native';
 import type { BpfInsn } from '@netmirror/native';
 import { LinkType, MAX_VLAN_DEPTH } from '@netmirror/packet';
 import type { Prefix } from './address.js';
-import { parsePrefix } from './address.js';
 import { compileOrRejectAll } from './bpf-filter.js';
 import { BpfBuilder, MAX_INSNS, Op, SCRATCH_WORDS } from './classic-bpf-asm.js';
 import type { Label } from './classic-bpf-asm.js';
 import { emitDecoder, Level, resultSlots, Slot } from './classic-bpf-decoder.js';
 import { checkExpressionProgram, spliceExpression, spliceProblem } from './classic-bpf-splice.js';
-import { parsePorts } from './ports.js';
-import { protocolNumber } from './protocols.js';
+import { parseMatchFields } from './matcher.js';
+import type { MatchFields } from './matcher.js';
 import type { MirrorRule, PortRange } from './types.js';
 
 export interface ClassicBpfOptions {
@@ -147,18 +146,10 @@ export function compileRulesBpfProgram(
   return { program, instructions: insns.length, superset };
 }
 
-/** A rule as flat data, as matcher.ts compileRule makes it. */
-interface LoweredRule {
+/** A rule as flat data: its parsed match fields (as the matcher reads them) and its expression. */
+interface LoweredRule extends MatchFields {
   readonly rule: MirrorRule;
   readonly selected: boolean;
-  readonly protocol: number;
-  readonly src: Prefix[] | null;
-  readonly dst: Prefix[] | null;
-  readonly host: Prefix[] | null;
-  readonly srcPorts: PortRange[] | null;
-  readonly dstPorts: PortRange[] | null;
-  readonly ports: PortRange[] | null;
-  readonly vlans: number[] | null;
   /** The expression's program; null when there is none or it always holds. */
   bpf: BpfInsn[] | null;
   /** The rule can match no frame. */
@@ -172,35 +163,9 @@ function lowerRule(
   compile: (expression: string) => Buffer,
 ): LoweredRule {
   const m = rule.match;
-  const where = (field: string): string => `classic bpf: rule "${rule.name}" match.${field}`;
-  const prefixes = (field: 'src' | 'dst' | 'host'): Prefix[] | null => {
-    const v = m[field];
-    if (v === undefined) return null;
-    return (Array.isArray(v) ? v : [v]).map((s) => {
-      const p = parsePrefix(s);
-      if (typeof p === 'string') throw new Error(`${where(field)}: ${p}`);
-      return p;
-    });
-  };
-  const ports = (field: 'srcPort' | 'dstPort' | 'port'): PortRange[] | null => {
-    if (m[field] === undefined) return null;
-    const p = parsePorts(m[field]);
-    if (typeof p === 'string') throw new Error(`${where(field)}: ${p}`);
-    return p;
-  };
-  let protocol = -1;
-  if (m.protocol !== undefined) {
-    const p = protocolNumber(m.protocol);
-    if (p === undefined)
-      throw new Error(`${where('protocol')}: "${String(m.protocol)}" is unknown`);
-    protocol = p;
-  }
-  let vlans: number[] | null = null;
-  if (m.vlan !== undefined) {
-    vlans = Array.isArray(m.vlan) ? [...m.vlan] : [m.vlan];
-    if (!vlans.every((v) => Number.isInteger(v) && v >= 0 && v <= 4095))
-      throw new Error(`${where('vlan')}: expected VLAN ids 0-4095`);
-  }
+  const context = `classic bpf: rule "${rule.name}"`;
+  const where = (field: string): string => `${context} match.${field}`;
+  const fields = parseMatchFields(rule, context);
   let bpf: BpfInsn[] | null = null;
   let never = false;
   if (m.bpf !== undefined) {
@@ -221,24 +186,11 @@ function lowerRule(
     if (insns[0].code === (Op.RET | Op.K)) never = insns[0].k === 0;
     else bpf = insns;
   }
-  const lowered = {
-    rule,
-    selected,
-    protocol,
-    src: prefixes('src'),
-    dst: prefixes('dst'),
-    host: prefixes('host'),
-    srcPorts: ports('srcPort'),
-    dstPorts: ports('dstPort'),
-    ports: ports('port'),
-    vlans,
-    bpf,
-    never,
-  };
+  const lowered = { ...fields, rule, selected, bpf, never };
   let level: Level = Level.NONE;
-  if (vlans !== null) level = Level.VLAN;
+  if (lowered.vlans !== null) level = Level.VLAN;
   if (lowered.src !== null || lowered.dst !== null || lowered.host !== null) level = Level.ADDRESS;
-  if (protocol >= 0) level = Level.PROTOCOL;
+  if (lowered.protocol >= 0) level = Level.PROTOCOL;
   if (lowered.srcPorts !== null || lowered.dstPorts !== null || lowered.ports !== null)
     level = Level.PORTS;
   return { ...lowered, level };

@@ -52,23 +52,74 @@ export class RuleMatcher {
   }
 }
 
-function compileRule(rule: MirrorRule, capacity: number): CompiledRule {
+/** A rule's structured match fields, parsed: what the matcher and the BPF compiler both read. */
+export interface MatchFields {
+  /** IP protocol number, PROTO_ARP, or -1 for any. */
+  readonly protocol: number;
+  readonly src: Prefix[] | null;
+  readonly dst: Prefix[] | null;
+  readonly host: Prefix[] | null;
+  readonly srcPorts: PortRange[] | null;
+  readonly dstPorts: PortRange[] | null;
+  readonly ports: PortRange[] | null;
+  readonly vlans: number[] | null;
+}
+
+/**
+ * Parses `rule.match`'s structured fields (not `bpf`). Throws an Error
+ * `${context} match.FIELD: why` for a field that does not parse (a rule set
+ * that passed validateRuleSet never has one).
+ */
+export function parseMatchFields(rule: MirrorRule, context: string): MatchFields {
   const m = rule.match;
-  const prefixes = (v: string | string[] | undefined): Prefix[] | null =>
-    v === undefined ? null : (Array.isArray(v) ? v : [v]).map((s) => parsePrefix(s) as Prefix);
-  const ports = (v: unknown): PortRange[] | null =>
-    v === undefined ? null : (parsePorts(v) as PortRange[]);
+  const where = (field: string): string => `${context} match.${field}`;
+  const prefixes = (field: 'src' | 'dst' | 'host'): Prefix[] | null => {
+    const v = m[field];
+    if (v === undefined) return null;
+    return (Array.isArray(v) ? v : [v]).map((s) => {
+      const p = parsePrefix(s);
+      if (typeof p === 'string') throw new Error(`${where(field)}: ${p}`);
+      return p;
+    });
+  };
+  const ports = (field: 'srcPort' | 'dstPort' | 'port'): PortRange[] | null => {
+    if (m[field] === undefined) return null;
+    const p = parsePorts(m[field]);
+    if (typeof p === 'string') throw new Error(`${where(field)}: ${p}`);
+    return p;
+  };
+  let protocol = -1;
+  if (m.protocol !== undefined) {
+    const p = protocolNumber(m.protocol);
+    if (p === undefined)
+      throw new Error(`${where('protocol')}: "${String(m.protocol)}" is unknown`);
+    protocol = p;
+  }
+  let vlans: number[] | null = null;
+  if (m.vlan !== undefined) {
+    vlans = Array.isArray(m.vlan) ? [...m.vlan] : [m.vlan];
+    if (!vlans.every((v) => Number.isInteger(v) && v >= 0 && v <= 4095))
+      throw new Error(`${where('vlan')}: expected VLAN ids 0-4095`);
+  }
   return {
+    protocol,
+    src: prefixes('src'),
+    dst: prefixes('dst'),
+    host: prefixes('host'),
+    srcPorts: ports('srcPort'),
+    dstPorts: ports('dstPort'),
+    ports: ports('port'),
+    vlans,
+  };
+}
+
+function compileRule(rule: MirrorRule, capacity: number): CompiledRule {
+  const f = parseMatchFields(rule, `rule "${rule.name}"`);
+  return {
+    ...f,
     rule,
-    protocol: m.protocol === undefined ? -1 : (protocolNumber(m.protocol) ?? -1),
-    src: prefixes(m.src),
-    dst: prefixes(m.dst),
-    host: prefixes(m.host),
-    srcPorts: ports(m.srcPort),
-    dstPorts: ports(m.dstPort),
-    ports: ports(m.port),
-    vlans: m.vlan === undefined ? null : Int32Array.from(Array.isArray(m.vlan) ? m.vlan : [m.vlan]),
-    bpf: m.bpf === undefined ? null : new BpfFilter(m.bpf, capacity),
+    vlans: f.vlans === null ? null : Int32Array.from(f.vlans),
+    bpf: rule.match.bpf === undefined ? null : new BpfFilter(rule.match.bpf, capacity),
   };
 }
 
