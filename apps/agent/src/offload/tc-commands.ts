@@ -1,3 +1,4 @@
+import { bpfToDdd } from '@netmirror/native';
 import { execFile } from 'node:child_process';
 
 /** Runs `tc` or `ip` with a time limit; rejects with the tool's own message. */
@@ -65,16 +66,7 @@ export async function linksWithAlias(alias: string): Promise<string[]> {
     .map((l) => l.ifname);
 }
 
-/** `struct sock_filter` bytes as tc's `bytecode` argument ("N,code jt jf k,..."). */
+/** `struct sock_filter` bytes as tc's `bytecode` argument ("N,code jt jf k,..."): `tcpdump -ddd`'s lines joined. */
 export function tcBytecode(program: Uint8Array): string {
-  const dv = new DataView(program.buffer, program.byteOffset, program.byteLength);
-  const n = program.byteLength / 8;
-  const insns: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const at = i * 8;
-    insns.push(
-      `${dv.getUint16(at, true)} ${dv.getUint8(at + 2)} ${dv.getUint8(at + 3)} ${dv.getUint32(at + 4, true)}`,
-    );
-  }
-  return `${n},${insns.join(',')}`;
+  return bpfToDdd(program).trimEnd().split('\n').join(',');
 }
