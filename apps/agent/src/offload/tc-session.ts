@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CaptureSession, MirrorConfig, MirrorSummary } from '../pipeline/index.js';
-import { newPipelineCounters } from '../pipeline/index.js';
+import { newPipelineCounters, PendingConfiguration } from '../pipeline/index.js';
 import type { OffloadCounters } from './tc-offload.js';
 import { TcOffload } from './tc-offload.js';
 
@@ -17,8 +17,7 @@ const TICK_MS = 100;
 export class TcOffloadSession implements CaptureSession {
   private readonly offload: TcOffload;
   private stopped = false;
-  private ended = false;
-  private pending: { config: MirrorConfig; done: (err?: Error) => void } | null = null;
+  private readonly pending = new PendingConfiguration();
   private counters: OffloadCounters = { destinations: [] };
   private startedAt = 0;
   private base = { packets: 0, bytes: 0 };
@@ -39,13 +38,9 @@ export class TcOffloadSession implements CaptureSession {
   }
 
   reconfigure(config: MirrorConfig): Promise<void> {
-    if (this.ended) return Promise.reject(new Error('the mirror session has ended'));
     if (config.filter)
       return Promise.reject(new Error('tc offload takes no filter; put a bpf match in the rules'));
-    this.pending?.done(new Error('superseded by a newer configuration'));
-    return new Promise((resolve, reject) => {
-      this.pending = { config, done: (err) => (err ? reject(err) : resolve()) };
-    });
+    return this.pending.offer(config);
   }
 
   async run(): Promise<MirrorSummary> {
@@ -56,11 +51,8 @@ export class TcOffloadSession implements CaptureSession {
       await this.apply(this.config);
       let lastRead = 0;
       while (!this.stopped) {
-        if (this.pending) {
-          const { config, done } = this.pending;
-          this.pending = null;
-          await this.apply(config).then(() => done(), done);
-        }
+        const next = this.pending.take();
+        if (next) await this.apply(next.config).then(() => next.done(), next.done);
         if (Date.now() - lastRead >= COUNTERS_MS) {
           lastRead = Date.now();
           await this.readCounters().catch(() => undefined); // a failed read keeps the last counts
@@ -69,9 +61,7 @@ export class TcOffloadSession implements CaptureSession {
       }
       await this.readCounters().catch(() => undefined);
     } finally {
-      this.ended = true;
-      this.pending?.done(new Error('the mirror session has ended'));
-      this.pending = null;
+      this.pending.close();
       await this.offload.clean();
     }
     return this.snapshot();

@@ -1,6 +1,7 @@
 export { Pipeline } from './pipeline.js';
 export type { PipelineOptions } from './pipeline.js';
 export { MirrorSession } from './mirror-session.js';
+export { PendingConfiguration } from './pending-configuration.js';
 export type {
   CaptureSession,
   InterfaceSummary,

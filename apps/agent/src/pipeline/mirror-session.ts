@@ -5,6 +5,8 @@ import { MAX_ENCAP_OVERHEAD, PcapngSink } from '../sinks/index.js';
 import type { Tap } from '../taps/index.js';
 import type { PipelineCounters, RuleCounters } from './counters.js';
 import { newPipelineCounters } from './counters.js';
+import { PendingConfiguration } from './pending-configuration.js';
+import type { Pending } from './pending-configuration.js';
 import { Pipeline } from './pipeline.js';
 
 /** What the session mirrors where; replaceable while it runs (`reconfigure`). */
@@ -86,7 +88,7 @@ export class MirrorSession implements CaptureSession {
   private active: Sink[];
   /** Every destination used since the start (the summary reports them all). */
   private readonly used: Sink[];
-  private pending: { config: MirrorConfig; done: (err?: Error) => void } | null = null;
+  private readonly pending = new PendingConfiguration();
   /** Destinations being drained after a reconfiguration retired them. */
   private readonly retiring: Promise<void>[] = [];
   private pipeline: Pipeline | null = null;
@@ -94,11 +96,7 @@ export class MirrorSession implements CaptureSession {
   /** The configuration in effect. */
   private config: MirrorConfig;
   /** A configuration whose destinations are open, waiting to be committed. */
-  private switching: {
-    config: MirrorConfig;
-    done: (err?: Error) => void;
-    added: Sink[];
-  } | null = null;
+  private switching: (Pending & { added: Sink[] }) | null = null;
 
   constructor(private readonly options: MirrorSessionOptions) {
     this.config = options;
@@ -118,11 +116,7 @@ export class MirrorSession implements CaptureSession {
    * the new configuration is the one in effect.
    */
   reconfigure(config: MirrorConfig): Promise<void> {
-    if (this.ended) return Promise.reject(new Error('the mirror session has ended'));
-    this.pending?.done(new Error('superseded by a newer configuration'));
-    return new Promise((resolve, reject) => {
-      this.pending = { config, done: (err) => (err ? reject(err) : resolve()) };
-    });
+    return this.pending.offer(config);
   }
 
   async run(): Promise<MirrorSummary> {
@@ -151,7 +145,8 @@ export class MirrorSession implements CaptureSession {
       for (;;) {
         if (this.stopped) break;
         if (this.switching && o.tap.prefilter!.caughtUp()) this.commit(pipeline, batch.capacity);
-        if (this.pending && !this.switching) await this.applyPending(pipeline, batch.capacity);
+        if (this.pending.waiting && !this.switching)
+          await this.applyPending(pipeline, batch.capacity);
         const sinks = this.active;
         let n: number;
         try {
@@ -200,9 +195,8 @@ export class MirrorSession implements CaptureSession {
       }));
       for (const s of this.active) if (s instanceof PcapngSink) s.setInterfaceTotals(totals);
       this.ended = true;
-      for (const p of [this.pending, this.switching])
-        p?.done(new Error('the mirror session has ended'));
-      this.pending = null;
+      this.pending.close();
+      this.switching?.done(new Error('the mirror session has ended'));
       this.switching = null;
       await Promise.all([...this.active.map((s) => s.close()), ...this.retiring]);
     }
@@ -254,7 +248,7 @@ export class MirrorSession implements CaptureSession {
 
   /** A new configuration waits to be applied, or to be committed now that the tap has caught up. */
   private configurationDue(): boolean {
-    return this.switching ? this.options.tap.prefilter!.caughtUp() : this.pending !== null;
+    return this.switching ? this.options.tap.prefilter!.caughtUp() : this.pending.waiting;
   }
 
   /**
@@ -264,8 +258,7 @@ export class MirrorSession implements CaptureSession {
    * want was dropped in the kernel under the old ones); elsewhere commits now.
    */
   private async applyPending(pipeline: Pipeline, batchCapacity: number): Promise<void> {
-    const { config, done } = this.pending!;
-    this.pending = null;
+    const { config, done } = this.pending.take()!;
     const added = sinksOf(config).filter((s) => !this.active.includes(s));
     try {
       await Promise.all(added.map((s) => s.open(this.options.tap.interfaces)));
