@@ -2,6 +2,7 @@ import {
   BlockCursor,
   closeRing,
   compileBpfLive,
+  encodeBpf,
   nextBlock,
   openPacketRing,
   PACKET_OUTGOING,
@@ -52,6 +53,7 @@ export class AfPacketTap implements Tap {
   readonly interfaces: readonly SourceInterface[];
   readonly linkTypes: ArrayLike<number> = [LinkType.ETHERNET];
   private readonly ring: PacketRing;
+  private readonly acceptAll: Buffer;
   private readonly cursor = new BlockCursor();
   private holding = false;
   private readonly waker = new Waker((cb) => pollRing(this.ring, cb));
@@ -74,6 +76,8 @@ export class AfPacketTap implements Tap {
       promiscuous: options.promiscuous,
     });
     this.interfaces = [{ linkType: LinkType.ETHERNET, snapLen: options.snapLen, name: ifname }];
+    // `ret #snapLen`: every frame, cut to the snap length.
+    this.acceptAll = encodeBpf([{ code: 0x06, jt: 0, jf: 0, k: options.snapLen }]);
     try {
       this.attach(null);
     } catch (err) {
@@ -130,21 +134,7 @@ export class AfPacketTap implements Tap {
 
   /** Replaces the socket's filter in one step; null: every frame, cut to the snap length. */
   private attach(program: Buffer | null): void {
-    const snap = this.options.snapLen;
-    setRingFilter(
-      this.ring,
-      program ??
-        Buffer.from([
-          0x06,
-          0,
-          0,
-          0,
-          snap & 0xff,
-          (snap >> 8) & 0xff,
-          (snap >> 16) & 0xff,
-          snap >>> 24,
-        ]),
-    );
+    setRingFilter(this.ring, program ?? this.acceptAll);
   }
 
   backlog(): number {
