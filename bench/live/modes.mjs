@@ -70,6 +70,23 @@ export function modes({ node, netmirror, afpacketQuery }) {
         'daemonlogger.pid',
       ],
     },
+    // The XDP hook alone: xdp-filter's program (policy deny, no rules: every
+    // frame dropped in XDP, no socket, nothing copied), generic mode like
+    // `xdp:`. It shows what attaching XDP costs the receiving (= sending, on
+    // veth) core before AF_XDP copies anything. xdp-filter wants a bpffs; the
+    // bench mounts one in the shell's own mount namespace (ip netns exec makes
+    // one), and detaches the program when stopped.
+    'xdp-hook': {
+      label: 'XDP hook only (xdp-filter, skb)',
+      kind: 'process',
+      ready: 'xdp',
+      argv: () => [
+        'sh',
+        '-c',
+        'mount -t bpf bpf /sys/fs/bpf && xdp-filter load -m skb -p deny in0 || exit 1; ' +
+          'trap "ip link set dev in0 xdpgeneric off; exit 0" INT TERM; while :; do sleep 0.1; done',
+      ],
+    },
     'tc-veth': { label: 'tc mirred → veth', kind: 'tc', mirredTo: 'mon0', delivered: 'colMon0' },
     'tc-vxlan': {
       label: 'tc mirred → VXLAN dev',
@@ -108,6 +125,14 @@ export function modes({ node, netmirror, afpacketQuery }) {
       // in0 ends the link here (the frames go to nobody), so XDP taking them disturbs nothing.
       argv: (c) => nm(`pcapng:${c.file}`, c.statsJson, 'xdp:in0'),
     },
+    'nm-xdp-drv-pcapng': {
+      label: 'netmirror xdp:?mode=drv → pcapng:FILE',
+      kind: 'process',
+      netmirror: true,
+      ready: 'xdp',
+      file: 'pcapng',
+      argv: (c) => nm(`pcapng:${c.file}`, c.statsJson, 'xdp:in0?mode=drv'),
+    },
     'nm-tc-iface': {
       label: 'netmirror tc: → iface:mon0',
       kind: 'process',
@@ -139,6 +164,8 @@ export const DEFAULT_MODES = [
   'nm-iface',
   'nm-vxlan',
   'nm-xdp-pcapng',
+  'xdp-hook',
+  'nm-xdp-drv-pcapng',
   'nm-tc-iface',
   'nm-tc-vxlan',
 ];

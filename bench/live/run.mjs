@@ -53,7 +53,7 @@ const root = resolve(import.meta.dirname, '../..');
 const { values } = parseArgs({
   options: {
     reps: { type: 'string', default: '3' },
-    count: { type: 'string', default: '400000' },
+    count: { type: 'string', default: '2000000' },
     sizes: { type: 'string', default: '64,mix' },
     modes: { type: 'string', default: DEFAULT_MODES.join(',') },
     afpacket: { type: 'string', default: '' },
@@ -582,6 +582,8 @@ function preflight() {
     spawnSync('sh', ['-c', 'command -v daemonlogger']).status !== 0
   )
     aptInstall('daemonlogger');
+  if (modeNames.includes('xdp-hook') && spawnSync('sh', ['-c', 'command -v xdp-filter']).status !== 0)
+    aptInstall('xdp-tools');
   if (modeNames.some((m) => MODES[m].netmirror) && !existsSync(join(root, 'apps/agent/dist')))
     fail(
       'the agent is not built: npx tsc -b tsconfig.json && (cd apps/agent && npx rolldown -c rolldown.config.mjs)',

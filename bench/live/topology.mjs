@@ -22,6 +22,8 @@ export const VNI = 42;
 /** Where the VXLAN copies go on the wire while measuring: no interface has this MAC. */
 const UNOWNED_MAC = '02:00:00:00:00:c0';
 const MIRROR_MTU = 9000;
+/** The tapped link: 1500, so native XDP (which veth refuses above a peer MTU of 3506) can attach to in0. */
+const TAPPED_MTU = 1500;
 
 export class Topology {
   constructor(prefix) {
@@ -47,7 +49,7 @@ export class Topology {
       ]);
       sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }
-    const veth = (ns, a, peerNs, b) =>
+    const veth = (ns, a, peerNs, b, mtu = MIRROR_MTU) =>
       sh('ip', [
         '-n',
         ns,
@@ -55,18 +57,18 @@ export class Topology {
         'add',
         a,
         'mtu',
-        String(MIRROR_MTU),
+        String(mtu),
         'type',
         'veth',
         'peer',
         'name',
         b,
         'mtu',
-        String(MIRROR_MTU),
+        String(mtu),
         'netns',
         peerNs,
       ]);
-    veth(this.snd, 'snd0', this.tap, 'in0');
+    veth(this.snd, 'snd0', this.tap, 'in0', TAPPED_MTU);
     veth(this.tap, 'mon0', this.col, 'mon0');
     veth(this.tap, 'rt0', this.col, 'rt0');
     sh('ip', ['-n', this.tap, 'addr', 'add', `${TAP_IP}/30`, 'dev', 'rt0']);

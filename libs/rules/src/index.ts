@@ -27,3 +27,5 @@ export { parseDestination, DestinationError, DEFAULT_RECORD_FILE_BYTES } from '.
 export type { Destination, NetworkOptions } from './destination.js';
 export { validateRetention, MIN_RECORD_FILE_BYTES } from './retention.js';
 export type { RetentionSpec } from './retention.js';
+export { compileRulesTcam, rangePrefixes, TcamCompileError } from './tcam.js';
+export type { TcamEntry, TcamField, TcamProgram, TcamTarget, Ternary } from './tcam.js';
