@@ -205,9 +205,11 @@ describe('live capture from a tapped veth (afpacket)', () => {
   it('rides out a stall: frames wait in the ring instead of being dropped at a full destination queue', async () => {
     const stats = join(tmp.dir, 'stall.json');
     const recording = join(tmp.dir, 'stall.pcapng');
+    // A ring that holds the whole burst well under the 3/4 mark where the hold-back gives way
+    // (a fast sender puts all of it in the ring during the freeze).
     const m = startMirrorProcess([
       '--from',
-      `afpacket:${lab.tapIf}`,
+      `afpacket:${lab.tapIf}?ring=256M`,
       '--to',
       `pcapng:${recording}`,
       '--stats-json',

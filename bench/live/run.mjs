@@ -582,7 +582,10 @@ function preflight() {
     spawnSync('sh', ['-c', 'command -v daemonlogger']).status !== 0
   )
     aptInstall('daemonlogger');
-  if (modeNames.includes('xdp-hook') && spawnSync('sh', ['-c', 'command -v xdp-filter']).status !== 0)
+  if (
+    modeNames.includes('xdp-hook') &&
+    spawnSync('sh', ['-c', 'command -v xdp-filter']).status !== 0
+  )
     aptInstall('xdp-tools');
   if (modeNames.some((m) => MODES[m].netmirror) && !existsSync(join(root, 'apps/agent/dist')))
     fail(

@@ -39,3 +39,11 @@ export {
   rawPublicKey,
 } from './firmware-image.js';
 export type { FirmwareImageInput, ImageCheck, ImageHeader, SigningKey } from './firmware-image.js';
+export { BoardClient, BoardError } from './board-client.js';
+export type {
+  BoardIdentity,
+  FirmwareProgress,
+  FirmwareReport,
+  PortCounters,
+  ProgramReport,
+} from './board-client.js';

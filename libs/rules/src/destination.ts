@@ -29,7 +29,8 @@ export type Destination =
   | ({ kind: 'tzsp'; host: string; port: number } & NetworkOptions)
   | ({ kind: 'gre'; host: string; key: number | undefined } & NetworkOptions)
   | ({ kind: 'erspan2' | 'erspan3'; host: string; session: number } & NetworkOptions)
-  | { kind: 'iface'; ifname: string; queueBytes: number };
+  | { kind: 'iface'; ifname: string; queueBytes: number }
+  | { kind: 'board'; port: string };
 
 /** A recorder's file size when the URI gives none. */
 export const DEFAULT_RECORD_FILE_BYTES = 256 << 20;
@@ -43,6 +44,7 @@ export const DEFAULT_RECORD_FILE_BYTES = 256 << 20;
  *   erspan2://HOST?session=N       erspan3://HOST?session=N
  *   tzsp://HOST[:PORT]             (port 37008)
  *   iface:IFNAME[?queue=BYTES]     (the frames as they are, out of a monitor port)
+ *   board:PORT                     (a monitor port of an FPGA tap board: copies made in hardware)
  * Network destinations also take `mtu=N` and `queue=BYTES`. Throws a
  * DestinationError naming the parameter at fault.
  */
@@ -74,6 +76,12 @@ export function parseDestination(uri: string): Destination {
     params.rejectUnknown();
     return d;
   }
+  const board = /^board:(.*)$/.exec(uri);
+  if (board) {
+    if (!/^[a-z][a-z0-9]{0,15}$/.test(board[1]))
+      throw new DestinationError(uri, 'needs a monitor port name of the board (board:mon0)');
+    return { kind: 'board', port: board[1] };
+  }
   const file = /^(pcap|pcapng):(.+)$/.exec(uri);
   if (file && !file[2].startsWith('//'))
     return { kind: file[1] as 'pcap' | 'pcapng', path: file[2] };
@@ -83,7 +91,7 @@ export function parseDestination(uri: string): Destination {
   } catch {
     throw new DestinationError(
       uri,
-      'not a destination URI (pcap:PATH, pcapng:PATH, record:DIR, iface:IFNAME, vxlan://, gre://, erspan2://, erspan3://, tzsp://)',
+      'not a destination URI (pcap:PATH, pcapng:PATH, record:DIR, iface:IFNAME, board:PORT, vxlan://, gre://, erspan2://, erspan3://, tzsp://)',
     );
   }
   const params = new Params(uri, url.searchParams);

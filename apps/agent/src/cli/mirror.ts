@@ -23,6 +23,10 @@ const HELP = `Usage: netmirror mirror --from SOURCE ... [--filter EXPR] [--rules
                                             queue=N, frames=N, mode=skb|drv, zc=0|1|auto
                         tc:IFACE            mirrored in the kernel (tc clsact + mirred), to iface: and
                                             vxlan:// destinations only; counters from tc
+                        fpga:SERIALPORT?board=PROFILE[&baud=N]
+                                            a hardware tap board (profiles in fpga-configs/boards):
+                                            the rules go to its filter table, the copies to its
+                                            monitor ports (board:PORT destinations); counters from it
   --filter EXPR       pcap-filter expression, exactly as tcpdump reads it; applied
                       before the rules, like a capture filter (live sources also apply it in the kernel)
   --rules FILE        mirror rules (YAML or JSON); without it every frame the filter
@@ -30,6 +34,7 @@ const HELP = `Usage: netmirror mirror --from SOURCE ... [--filter EXPR] [--rules
   --to [NAME=]URI     a destination (repeatable); unnamed ones are to1, to2, ...:
                         pcap:PATH  pcapng:PATH  record:DIR[?fileBytes=N&maxTotalBytes=N...]
                         iface:IFNAME (the frames themselves, out of a monitor port)
+                        board:PORT (a monitor port of an fpga: board, e.g. board:mon0)
                         vxlan://HOST[:PORT]?vni=N  gre://HOST[?key=N]  tzsp://HOST[:PORT]
                         erspan2://HOST?session=N  erspan3://HOST?session=N
   --speed X           replay at X times the recorded pace (1 = as recorded), as live
@@ -107,7 +112,7 @@ export async function runMirror(argv: string[]): Promise<number> {
   };
   let session: CaptureSession;
   try {
-    if (args.from.some((uri) => uri.startsWith('tc:'))) {
+    if (args.from.some((uri) => uri.startsWith('tc:') || uri.startsWith('fpga:'))) {
       session = openCaptureSession(args.from, common);
     } else {
       const tap = openTaps(args.from);

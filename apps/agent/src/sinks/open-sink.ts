@@ -1,5 +1,6 @@
 import { parseDestination } from '@netmirror/rules';
 import { Erspan2Sink, Erspan3Sink, GreSink } from './gre-sink.js';
+import { BoardPortSink } from './board-port-sink.js';
 import { IfaceSink } from './iface-sink.js';
 import { PcapSink } from './pcap-sink.js';
 import { PcapngSink } from './pcapng-sink.js';
@@ -35,5 +36,7 @@ export function openSink(name: string, uri: string): Sink {
       return new Erspan3Sink(name, uri, d.host, d.session, d);
     case 'iface':
       return new IfaceSink(name, uri, d.ifname, d);
+    case 'board':
+      return new BoardPortSink(name, uri, d.port);
   }
 }

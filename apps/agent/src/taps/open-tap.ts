@@ -7,7 +7,7 @@ import { XdpTap, xdpTapOptions } from './xdp-tap.js';
 import type { Tap } from './tap.js';
 
 const SOURCES =
-  'pcap:PATH[?loop], afpacket:IFACE[?ring=SIZE&block=SIZE&snaplen=N&fanout=GROUP[:MODE]&promisc=0], xdp:IFACE[?queue=N&frames=N&mode=skb|drv&zc=0|1|auto] or tc:IFACE';
+  'pcap:PATH[?loop], afpacket:IFACE[?ring=SIZE&block=SIZE&snaplen=N&fanout=GROUP[:MODE]&promisc=0], xdp:IFACE[?queue=N&frames=N&mode=skb|drv&zc=0|1|auto], tc:IFACE or fpga:SERIALPORT?board=PROFILE';
 
 /** Opens one source, or several as one (`MergedTap`); a failure closes those already open. */
 export function openTaps(uris: readonly string[]): Tap {

@@ -1,0 +1,330 @@
+import type { BoardProfile, PortCounters } from '@netmirror/fpga';
+import {
+  BoardClient,
+  encodeTcamBank,
+  loadBoardProfile,
+  monitorPorts,
+  tcamGeometry,
+  tcamTarget,
+} from '@netmirror/fpga';
+import type { MirrorRule } from '@netmirror/rules';
+import { compileRulesTcam, parseDestination } from '@netmirror/rules';
+import { LinkError, openSerialTransport, SerialLink } from '@netmirror/serial-link';
+import type { CaptureSession, MirrorConfig, MirrorSummary } from '../pipeline/index.js';
+import { newPipelineCounters, PendingConfiguration } from '../pipeline/index.js';
+
+/** How often the board's counters are read while running. */
+const COUNTERS_MS = 1000;
+const TICK_MS = 50;
+/** Requests outstanding on the line (the boards take 8): enough to keep both directions busy. */
+const LINK_WINDOW = 8;
+/** Wait between attempts to reach a board that does not answer. */
+const RECONNECT_MS = [500, 1000, 2000, 5000];
+
+export interface FpgaSource {
+  uri: string;
+  /** The serial port (a tty, or a pty for the emulator). */
+  path: string;
+  profile: BoardProfile;
+  baudRate: number;
+}
+
+/**
+ * `fpga:PORT?board=ID[&baud=N]`: parses the source URI and loads the board's
+ * profile. Throws naming what is wrong.
+ */
+export function parseFpgaSource(uri: string): FpgaSource {
+  const m = /^fpga:([^?]+)(?:\?(.*))?$/.exec(uri);
+  if (!m) throw new Error(`--from ${uri}: expected fpga:SERIALPORT?board=PROFILE[&baud=N]`);
+  const params = new URLSearchParams(m[2] ?? '');
+  for (const key of params.keys())
+    if (key !== 'board' && key !== 'baud')
+      throw new Error(`--from ${uri}: unknown option ${key}; fpga takes board, baud`);
+  const board = params.get('board');
+  if (!board) throw new Error(`--from ${uri}: which board? add ?board=PROFILE (e.g. nm-tap-4x10g)`);
+  const profile = loadBoardProfile(board);
+  const baudText = params.get('baud');
+  const baudRate = baudText === null ? profile.serial.defaultBaud : Number(baudText);
+  if (!Number.isInteger(baudRate) || baudRate < 300 || baudRate > profile.serial.maxBaud)
+    throw new Error(
+      `--from ${uri}: baud ${baudText}: 300..${profile.serial.maxBaud} for the ${profile.id}`,
+    );
+  return { uri, path: m[1], profile, baudRate };
+}
+
+/**
+ * The mirror session of a hardware tap board: the copies are made by the
+ * board; this loop compiles each configuration's rules to the board's filter
+ * table and programs it (the board's rules change atomically, and a table
+ * that fails to program or verify leaves the previous rules in force), reads
+ * the board's counters, and reprograms a board that restarted. Stopping
+ * leaves the board mirroring with the rules in force: a hardware tap keeps
+ * copying while its agent restarts.
+ */
+export class FpgaTapSession implements CaptureSession {
+  private stopped = false;
+  private readonly pending = new PendingConfiguration();
+  private link: SerialLink | null = null;
+  private client: BoardClient | null = null;
+  private startedAt = 0;
+  /** The configuration on the board, and which rule each of its entries belongs to. */
+  private applied: { config: MirrorConfig; entryRules: number[] } | null = null;
+  /** Last counters read, the board's counts when this session started, and counts from before a board restart. */
+  private ports: PortCounters[] = [];
+  private base: PortCounters[] = [];
+  private carried: PortCounters[] = [];
+  private ruleHits: number[] = [];
+  private boardRestarted = false;
+  private lastError: string | null = null;
+
+  constructor(
+    private readonly source: FpgaSource,
+    private config: MirrorConfig,
+  ) {
+    if (config.filter)
+      throw new Error(
+        `${source.uri}: a hardware tap takes no --filter; put the match in the rules`,
+      );
+    this.outPortsOf(config); // destinations checked up front
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  reconfigure(config: MirrorConfig): Promise<void> {
+    if (config.filter)
+      return Promise.reject(
+        new Error('a hardware tap takes no filter; put the match in the rules'),
+      );
+    return this.pending.offer(config);
+  }
+
+  async run(): Promise<MirrorSummary> {
+    this.startedAt = Date.now();
+    try {
+      await this.connect();
+      await this.apply(this.config);
+      await this.client?.setMirroring(true);
+      let lastRead = 0;
+      while (!this.stopped) {
+        const next = this.pending.take();
+        if (next) await this.apply(next.config).then(() => next.done(), next.done);
+        if (this.boardRestarted) await this.recover();
+        if (Date.now() - lastRead >= COUNTERS_MS) {
+          lastRead = Date.now();
+          await this.readCounters().catch((e: unknown) => this.noteError(e));
+        }
+        await sleep(TICK_MS);
+      }
+      await this.readCounters().catch(() => undefined);
+    } finally {
+      this.pending.close();
+      await this.link?.close().catch(() => undefined);
+    }
+    return this.snapshot();
+  }
+
+  /** Opens the port and greets the board, retrying while it does not answer (until stopped). */
+  private async connect(): Promise<void> {
+    const { path, baudRate, profile } = this.source;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const transport = await openSerialTransport(path, baudRate);
+        const link = new SerialLink(transport, { baudRate, window: LINK_WINDOW });
+        link.onEvent((e) => {
+          if (e.type === 'reset') this.boardRestarted = true;
+        });
+        const client = new BoardClient(link, profile);
+        try {
+          await client.identify();
+        } catch (e) {
+          await link.close().catch(() => undefined);
+          throw e;
+        }
+        this.link = link;
+        this.client = client;
+        this.boardRestarted = false;
+        this.base = await client.portCounters();
+        return;
+      } catch (e) {
+        this.noteError(e);
+        // A wrong board is not going to become the right one: give up at once.
+        if (!(e instanceof LinkError) || this.stopped) throw e;
+        await sleep(RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)]);
+      }
+    }
+  }
+
+  /** The board restarted (power, watchdog): its table is empty; put the rules in force back. */
+  private async recover(): Promise<void> {
+    this.boardRestarted = false;
+    if (!this.client || !this.applied) return;
+    // Its counters start again from 0: keep what they had counted.
+    this.carried = this.source.profile.ports.map((p, i) => {
+      const sum = {
+        name: p.name,
+        rxFrames: 0,
+        rxBytes: 0,
+        txFrames: 0,
+        txBytes: 0,
+        overflowDrops: 0,
+      };
+      for (const k of COUNTER_KEYS) sum[k] = this.total(i, k);
+      return sum;
+    });
+    this.ports = [];
+    this.base = [];
+    try {
+      await this.client.identify();
+      await this.program(this.applied.config);
+      await this.client.setMirroring(true);
+    } catch (e) {
+      this.noteError(e);
+      this.boardRestarted = true; // try again next tick
+    }
+  }
+
+  /** Programs `config`; on a restart in the middle, once more from the start. */
+  private async apply(config: MirrorConfig): Promise<void> {
+    try {
+      await this.program(config);
+    } catch (e) {
+      if (!(e instanceof LinkError) || e.code !== 'reset' || !this.client) throw e;
+      this.boardRestarted = false;
+      await this.client.identify();
+      await this.program(config);
+    }
+    this.config = config;
+  }
+
+  private async program(config: MirrorConfig): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error(`${this.source.uri}: the board is not connected`);
+    const outPorts = this.outPortsOf(config);
+    const profile = this.source.profile;
+    const program = compileRulesTcam(
+      config.ruleSet,
+      tcamTarget(profile, (_rule, index) => outPorts[index]),
+    );
+    const bank = encodeTcamBank(program.entries, profile);
+    await client.programTcam(bank, program.entries.length * tcamGeometry(profile).entryBytes);
+    this.applied = { config, entryRules: program.entries.map((e) => e.rule) };
+    this.ruleHits = config.ruleSet.rules.map(() => 0);
+  }
+
+  /** Monitor-port bitmask of each rule's destinations; throws for a destination the board cannot reach. */
+  private outPortsOf(config: MirrorConfig): number[] {
+    const monitors = monitorPorts(this.source.profile).map((p) => p.name);
+    const defaults = [...config.sinks]
+      .filter(([, s]) => config.defaultSinks.includes(s))
+      .map(([n]) => n);
+    const bit = (name: string): number => {
+      const sink = config.sinks.get(name);
+      if (!sink) throw new Error(`${this.source.uri}: unknown destination ${name}`);
+      const d = parseDestination(sink.uri);
+      if (d.kind !== 'board')
+        throw new Error(
+          `${this.source.uri}: the board copies in hardware to its monitor ports (${monitors.map((m) => `board:${m}`).join(', ')}); ${sink.uri} needs a software tap (afpacket:)`,
+        );
+      const i = monitors.indexOf(d.port);
+      if (i < 0)
+        throw new Error(
+          `${sink.uri}: the ${this.source.profile.id}'s monitor ports are ${monitors.join(', ')}`,
+        );
+      return 1 << i;
+    };
+    return config.ruleSet.rules.map((rule: MirrorRule) =>
+      (rule.destinations.length > 0 ? rule.destinations : defaults).reduce((m, n) => m | bit(n), 0),
+    );
+  }
+
+  private async readCounters(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.ports = await client.portCounters();
+    if (this.applied && this.applied.entryRules.length > 0) {
+      const hits = await client.entryHits(this.applied.entryRules.length);
+      const perRule = this.applied.config.ruleSet.rules.map(() => 0);
+      hits.forEach((n, i) => (perRule[this.applied!.entryRules[i]] += n));
+      this.ruleHits = perRule;
+    }
+    this.lastError = null;
+  }
+
+  private noteError(e: unknown): void {
+    this.lastError = (e as Error).message;
+  }
+
+  /** Counter `key` of port `i` since the session started, across board restarts. */
+  private total(i: number, key: CounterKey): number {
+    const now = Math.max(0, (this.ports[i]?.[key] ?? 0) - (this.base[i]?.[key] ?? 0));
+    return (this.carried[i]?.[key] ?? 0) + now;
+  }
+
+  snapshot(): MirrorSummary {
+    const profile = this.source.profile;
+    const delta = (i: number, key: CounterKey): number => this.total(i, key);
+    const ingress = profile.ports.filter((p) => p.role === 'ingress');
+    const counters = newPipelineCounters();
+    counters.read = ingress.reduce((n, _p, i) => n + delta(i, 'rxFrames'), 0);
+    counters.bytesRead = ingress.reduce((n, _p, i) => n + delta(i, 'rxBytes'), 0);
+    const rules = (this.applied?.config ?? this.config).ruleSet.rules;
+    counters.matched = rules.reduce(
+      (n, r, i) => n + (r.action === 'mirror' ? (this.ruleHits[i] ?? 0) : 0),
+      0,
+    );
+    counters.skipped = rules.reduce(
+      (n, r, i) => n + (r.action === 'skip' ? (this.ruleHits[i] ?? 0) : 0),
+      0,
+    );
+    counters.mirrored = counters.matched;
+    counters.unmatched = Math.max(0, counters.read - counters.matched - counters.skipped);
+    const config = this.applied?.config ?? this.config;
+    // A monitor port is reported under the name the configuration gives it (else its own).
+    const nameOf = (port: string): string =>
+      [...config.sinks].find(([, sink]) => sink.uri === `board:${port}`)?.[0] ?? port;
+    return {
+      source: this.source.uri,
+      elapsedSec: this.startedAt === 0 ? 0 : (Date.now() - this.startedAt) / 1000,
+      counters,
+      rules: rules.map((r, i) => ({
+        name: r.name,
+        matched: this.ruleHits[i] ?? 0,
+        sampledOut: 0,
+        deduplicated: 0,
+        mirrored: r.action === 'mirror' ? (this.ruleHits[i] ?? 0) : 0,
+      })),
+      sourceDropped: profile.ports.reduce((n, _p, i) => n + delta(i, 'overflowDrops'), 0),
+      interfaces: ingress.map((p, i) => ({
+        name: p.name,
+        read: delta(i, 'rxFrames'),
+        bytes: delta(i, 'rxBytes'),
+        dropped: delta(i, 'overflowDrops'),
+      })),
+      destinations: monitorPorts(profile).map((port) => {
+        const i = profile.ports.indexOf(port);
+        return {
+          name: nameOf(port.name),
+          uri: `board:${port.name}`,
+          offered: delta(i, 'txFrames'),
+          sent: delta(i, 'txFrames'),
+          bytes: delta(i, 'txBytes'),
+          dropped: 0,
+          failed: 0,
+          truncated: 0,
+          unsupported: 0,
+          lastError: this.lastError,
+        };
+      }),
+      sourceError: this.lastError,
+    };
+  }
+}
+
+type CounterKey = Exclude<keyof PortCounters, 'name'>;
+const COUNTER_KEYS: CounterKey[] = ['rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'overflowDrops'];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,2 @@
+export { FpgaTapSession, parseFpgaSource } from './fpga-session.js';
+export type { FpgaSource } from './fpga-session.js';
