@@ -14,6 +14,9 @@ import {
 } from '../enroll/index.js';
 import type { DeviceIdentity, EnrollmentCandidate, EnrollmentRequest } from '../enroll/index.js';
 import { AGENT_VERSION } from '../version.js';
+import { openSerialTransport } from '@netmirror/serial-link';
+import { AgentAppliance, ConsoleService } from '../console/index.js';
+import type { AgentApplianceHooks } from '../console/index.js';
 
 const HELP = `Usage: netmirror agent --config FILE
 
@@ -26,7 +29,10 @@ GET /metrics on httpPort.
 On first start with fleet: { url, enrollmentToken [, caFingerprint] } it
 enrolls: makes its keys, gets its certificate, and keeps its identity
 (deviceId, brokerUrl, keys, certificates) in stateDir for every later start.
-Exit code 2: a bad configuration, or an enrollment the fleet manager refused.
+With console: { port } it also serves the provisioning console on that serial
+port (see netmirror provision). Exit code 2: a bad configuration, or an
+enrollment the fleet manager refused; 3: a factory reset from the console
+(start it again: it comes up unprovisioned).
 `;
 
 const log = (line: string): void => void process.stderr.write(`netmirror agent: ${line}\n`);
@@ -87,7 +93,34 @@ export async function runAgent(argv: string[]): Promise<number> {
     `mirroring from ${tapUris(config).join(' + ')}; health and metrics on http://127.0.0.1:${daemon.httpPort}`,
   );
   const control = new ControlConnector(daemon);
-  let exitCode: Promise<number> = stopped;
+  let current = identity;
+  let wiped: (code: number) => void = () => undefined;
+  const factoryReset = new Promise<number>((resolve) => (wiped = resolve));
+  let serialConsole: ConsoleService | null = null;
+  if (config.console) {
+    try {
+      serialConsole = await openConsole(config, {
+        identity: () => current,
+        enrolled: (id) => {
+          current = id;
+          log(`enrolled as ${id.deviceId} with ${id.fleetUrl} (console)`);
+          daemon.adoptIdentity(id);
+          control.start(withIdentity(config, id), id);
+        },
+        connected: () => daemon.health().controlConnected === true,
+        wiped: () => {
+          log(
+            `factory reset: state wiped; exiting with ${RESTART_EXIT} so the supervisor starts it empty`,
+          );
+          wiped(RESTART_EXIT);
+        },
+      });
+      log(`console on ${config.console.port}`);
+    } catch (err) {
+      log(`console: ${(err as Error).message}`);
+    }
+  }
+  let exitCode: Promise<number> = Promise.race([stopped, factoryReset]);
   if (enrollment && firstFailure) {
     const outcome = enrollWithRetry(enrollment.request, enrollment.store, {
       candidate: enrollment.candidate,
@@ -96,6 +129,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       log,
     }).then(
       (id) => {
+        current = id;
         log(`enrolled as ${id.deviceId} with ${id.fleetUrl}`);
         daemon.adoptIdentity(id);
         control.start(withIdentity(config, id), id);
@@ -104,15 +138,28 @@ export async function runAgent(argv: string[]): Promise<number> {
       (err: unknown) => (err instanceof EnrollmentAborted ? null : refused(err)),
     );
     // A refusal that comes later (the token expired while we waited) ends the agent too.
-    exitCode = Promise.race([stopped, outcome.then((code) => code ?? stopped)]);
+    exitCode = Promise.race([exitCode, outcome.then((code) => code ?? exitCode)]);
   } else {
     control.start(withIdentity(config, identity), identity);
   }
   const code = await exitCode;
   stop.abort();
+  await serialConsole?.close().catch(() => undefined);
   control.stop();
   await daemon.stop();
   return code;
+}
+
+/** Exit code after a factory reset: the supervisor (systemd Restart=always) starts the agent again, empty. */
+const RESTART_EXIT = 3;
+
+async function openConsole(
+  config: AgentConfig,
+  hooks: AgentApplianceHooks,
+): Promise<ConsoleService> {
+  const c = config.console!;
+  const transport = await openSerialTransport(c.port, c.baud ?? 115200);
+  return new ConsoleService(transport, new AgentAppliance(config, hooks), log);
 }
 
 /** Resolves with exit code 0 on SIGINT or SIGTERM; the handlers go when `done` aborts. */

@@ -1,6 +1,7 @@
 import { runAgent } from './agent.js';
 import { runFleet } from './fleet.js';
 import { runMirror } from './mirror.js';
+import { runProvision } from './provision.js';
 
 const USAGE = `netmirror — network mirroring: capture, filter by rules, deliver copies
 
@@ -9,6 +10,7 @@ Usage:
                    [--speed X | --pps N] [--stats-json FILE] [--quiet]
   netmirror agent --config FILE
   netmirror fleet [--url URL] [--actor NAME] [--json] COMMAND   (netmirror fleet --help)
+  netmirror provision --port SERIALPORT [...]   (the technician's tool; netmirror provision --help)
   netmirror help
 
 Sources:       pcap:PATH (pcap or pcapng, sniffed)
@@ -27,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       return runAgent(rest);
     case 'fleet':
       return runFleet(rest);
+    case 'provision':
+      return runProvision(rest);
     case undefined:
     case 'help':
     case '--help':

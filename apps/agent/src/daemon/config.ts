@@ -34,6 +34,8 @@ export interface AgentConfig {
   httpPort?: number;
   /** Seconds between telemetry messages (default 10). */
   telemetrySeconds?: number;
+  /** The provisioning console on a serial port (`netmirror provision` talks to it). */
+  console?: { port: string; baud?: number };
 }
 
 /** Reads and checks an agent configuration, naming the field at fault. */
@@ -62,6 +64,7 @@ export function checkAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
     'taps',
     'httpPort',
     'telemetrySeconds',
+    'console',
   ];
   for (const key of Object.keys(doc)) if (!known.includes(key)) bad(key, 'unknown field');
   if (typeof doc.stateDir !== 'string' || doc.stateDir === '')
@@ -132,6 +135,14 @@ export function checkAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
     !(typeof doc.telemetrySeconds === 'number' && doc.telemetrySeconds > 0)
   ) {
     bad('telemetrySeconds', 'expected seconds > 0');
+  }
+  if (doc.console !== undefined) {
+    const c = doc.console;
+    if (!isObject(c) || typeof c.port !== 'string' || c.port === '')
+      bad('console.port', 'expected the serial port of the console (e.g. /dev/ttyS0)');
+    const con = c as Record<string, unknown>;
+    if (con.baud !== undefined && !(Number.isInteger(con.baud) && (con.baud as number) >= 300))
+      bad('console.baud', 'expected a baud rate, e.g. 115200');
   }
   return doc as unknown as AgentConfig;
 }

@@ -12,6 +12,8 @@ export interface EnrollmentRequest {
   /** Pin: the CA's public-key fingerprint (`AB:CD:…`); without it the CA is trusted on first use. */
   caFingerprint?: string;
   agentVersion: string;
+  /** Where the appliance stands (set at provisioning), for the device record. */
+  site?: string;
   /** Per HTTP request (default 10 s). */
   timeoutMs?: number;
 }
@@ -137,6 +139,7 @@ async function postEnroll(
     csrPem: await createCsr(candidate.keys, candidate.deviceId),
     publicKeys: devicePublicKeysPem(candidate.keys),
     agentVersion: request.agentVersion,
+    ...(request.site !== undefined ? { site: request.site } : {}),
   };
   const res = await send('POST', url, body, request.timeoutMs);
   if (res.status !== 201 && res.status !== 200) throw httpError('POST', url, res);

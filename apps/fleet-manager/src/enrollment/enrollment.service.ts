@@ -132,6 +132,7 @@ export class EnrollmentService {
         labels: token.labels,
         publicKeys: req.publicKeys,
         certificatePem,
+        site: req.site ?? null,
         model: req.model ?? null,
         firmwareVersion: req.firmwareVersion ?? null,
         agentVersion: req.agentVersion ?? null,

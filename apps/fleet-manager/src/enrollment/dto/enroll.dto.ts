@@ -20,6 +20,12 @@ export class EnrollDto {
   @ApiProperty({ type: String, required: false, description: 'PKCS#10 CSR (PEM) for the TLS key' })
   csrPem?: string;
   @ApiProperty({ type: DevicePublicKeysDto }) publicKeys!: DevicePublicKeys;
+  @ApiProperty({
+    type: String,
+    required: false,
+    description: "where the appliance stands, as set at provisioning (the device record's site)",
+  })
+  site?: string;
   @ApiProperty({ type: String, required: false }) model?: string;
   @ApiProperty({ type: String, required: false }) firmwareVersion?: string;
   @ApiProperty({ type: String, required: false }) agentVersion?: string;
@@ -68,6 +74,7 @@ export function parseEnroll(input: unknown): EnrollDto {
     'deviceId',
     'csrPem',
     'publicKeys',
+    'site',
     'model',
     'firmwareVersion',
     'agentVersion',
@@ -99,6 +106,7 @@ export function parseEnroll(input: unknown): EnrollDto {
     deviceId,
     csrPem,
     publicKeys: { tls, x25519 },
+    site: f.optionalString('site', { max: 200 }),
     model: f.optionalString('model', { max: 200 }),
     firmwareVersion: f.optionalString('firmwareVersion', {
       pattern: VERSION,
