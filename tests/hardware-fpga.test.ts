@@ -9,11 +9,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeCaptureFile } from '@netmirror/capgen';
-import { startFleetManager, type FleetManagerHandle } from '@netmirror/fleet-manager';
+import type { FleetManagerHandle } from '@netmirror/fleet-manager';
 import { TopicTree } from '@netmirror/protocol';
 import { startAgent, type AgentProcess } from './support/agent-process.js';
 import { startBoard, type BoardProcess } from './support/board.js';
-import { fleetApi, type Json } from './support/fleet-api.js';
+import {
+  deployPolicy,
+  fleetApi,
+  startEmbeddedFleetManager,
+  type Json,
+} from './support/fleet-api.js';
 import { readFrames, tempDir } from './support/frames.js';
 import { mirror } from './support/run.js';
 import { until } from './support/until.js';
@@ -34,21 +39,7 @@ describe('an FPGA tap board programmed from the fleet manager', { timeout: 120_0
   const policyState = async (): Promise<Json> =>
     (await api('GET', `/devices/${id}/state`)).domains.find((d: Json) => d.domain === 'policy');
 
-  /** Deploys `spec` as the next version of policy "hw"; resolves with the version number. */
-  const deploy = async (spec: Json): Promise<number> => {
-    const exists = await api('GET', '/policies/hw').catch(() => null);
-    let v = 1;
-    if (exists) v = (await api('POST', '/policies/hw/versions', { spec })).version;
-    else
-      await api('POST', '/policies', {
-        name: 'hw',
-        domain: 'policy',
-        targetLabels: { tier: 'hw' },
-        spec,
-      });
-    await api('POST', '/policies/hw/deploy', { version: v });
-    return v;
-  };
+  const deploy = (spec: Json): Promise<number> => deployPolicy(api, 'hw', { tier: 'hw' }, spec);
 
   /** Frames written to mon0 by the next feed of the capture (the output file only grows). */
   const feedBoard = async (): Promise<Buffer[]> => {
@@ -78,13 +69,7 @@ describe('an FPGA tap board programmed from the fleet manager', { timeout: 120_0
   beforeAll(async () => {
     writeCaptureFile({ path: capture, frames: 4000, seed: 33 });
     board = await startBoard({ board: BOARD, baud: 921600, out: [`mon0=pcap:${boardOut}`] });
-    fm = await startFleetManager({
-      databaseUrl: `sqlite:${tmp.path('fleet.db')}`,
-      httpPort: 0,
-      embeddedBrokerPort: 0,
-      logger: ['error'],
-      topicRoot: topics.root,
-    });
+    fm = await startEmbeddedFleetManager(tmp.path('fleet.db'), topics.root);
     const { token } = await api('POST', '/enrollment-tokens', {
       ttlSeconds: 600,
       labels: { tier: 'hw' },

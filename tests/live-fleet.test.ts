@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFleetManager, type FleetManagerHandle } from '@netmirror/fleet-manager';
+import type { FleetManagerHandle } from '@netmirror/fleet-manager';
 import { TopicTree } from '@netmirror/protocol';
 import { startAgent, type AgentProcess } from './support/agent-process.js';
 import { readFrames, tempDir } from './support/frames.js';
@@ -21,7 +21,12 @@ import {
 } from './support/tap-lab.js';
 import type { TapLab } from './support/tap-lab.js';
 import { until } from './support/until.js';
-import { fleetApi, type Json } from './support/fleet-api.js';
+import {
+  deployPolicy,
+  fleetApi,
+  startEmbeddedFleetManager,
+  type Json,
+} from './support/fleet-api.js';
 
 describe.each([
   // A tiny ring (16 blocks of 4 KiB), so a burst overruns it.
@@ -54,30 +59,14 @@ describe.each([
         },
       ],
     };
-    const exists = await api('GET', '/policies/live').catch(() => null);
-    let v = 1;
-    if (exists) v = (await api('POST', '/policies/live/versions', { spec })).version;
-    else
-      await api('POST', '/policies', {
-        name: 'live',
-        domain: 'policy',
-        targetLabels: { tier: 'live' },
-        spec,
-      });
-    await api('POST', '/policies/live/deploy', { version: v });
+    const v = await deployPolicy(api, 'live', { tier: 'live' }, spec);
     await until(`version ${v} applied`, applied(v));
     return v;
   };
 
   beforeAll(async () => {
     lab = await createTapLab();
-    fm = await startFleetManager({
-      databaseUrl: `sqlite:${tmp.path('fleet.db')}`,
-      httpPort: 0,
-      embeddedBrokerPort: 0,
-      logger: ['error'],
-      topicRoot: topics.root,
-    });
+    fm = await startEmbeddedFleetManager(tmp.path('fleet.db'), topics.root);
     const { token } = await api('POST', '/enrollment-tokens', {
       ttlSeconds: 600,
       labels: { tier: 'live' },

@@ -9,12 +9,17 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeCaptureFile } from '@netmirror/capgen';
-import { startFleetManager, type FleetManagerHandle } from '@netmirror/fleet-manager';
+import type { FleetManagerHandle } from '@netmirror/fleet-manager';
 import { TopicTree } from '@netmirror/protocol';
 import { openSerialTransport } from '@netmirror/serial-link';
 import { createPtyPair, type PtyPair } from '@netmirror/serial-link/testing';
 import { startAgent, type AgentProcess } from './support/agent-process.js';
-import { fleetApi, type Json } from './support/fleet-api.js';
+import {
+  deployPolicy,
+  fleetApi,
+  startEmbeddedFleetManager,
+  type Json,
+} from './support/fleet-api.js';
 import { tempDir } from './support/frames.js';
 import { NETMIRROR, run } from './support/run.js';
 import { until } from './support/until.js';
@@ -75,13 +80,7 @@ describe('provisioning a fresh appliance over its serial console', { timeout: 12
 
   beforeAll(async () => {
     writeCaptureFile({ path: tmp.path('mix.pcap'), frames: 500, seed: 9 });
-    fm = await startFleetManager({
-      databaseUrl: `sqlite:${tmp.path('fleet.db')}`,
-      httpPort: 0,
-      embeddedBrokerPort: 0,
-      logger: ['error'],
-      topicRoot: topics.root,
-    });
+    fm = await startEmbeddedFleetManager(tmp.path('fleet.db'), topics.root);
     const res = await fetch(`${fm.url}/ca.pem`, { signal: AbortSignal.timeout(10_000) });
     fingerprint = res.headers.get('x-netmirror-ca-fingerprint') ?? '';
     expect(fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
@@ -170,13 +169,7 @@ describe('provisioning a fresh appliance over its serial console', { timeout: 12
         },
       ],
     };
-    await api('POST', '/policies', {
-      name: 'prov',
-      domain: 'policy',
-      targetLabels: { tier: 'prov' },
-      spec,
-    });
-    await api('POST', '/policies/prov/deploy', { version: 1 });
+    await deployPolicy(api, 'prov', { tier: 'prov' }, spec);
     await until('policy applied', async () => {
       const s = (await api('GET', `/devices/${name}/state`)).domains.find(
         (d: Json) => d.domain === 'policy',

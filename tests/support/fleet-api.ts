@@ -1,3 +1,4 @@
+import { startFleetManager, type FleetManagerHandle } from '@netmirror/fleet-manager';
 /** The fleet manager's REST API as the e2e tests call it: JSON in and out, errors with the body. */
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -16,4 +17,36 @@ export function fleetApi(baseUrl: () => string): FleetApi {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
+}
+
+/** The fleet manager on the embedded defaults (SQLite at `dbPath`, the in-process broker), ports chosen freely. */
+export function startEmbeddedFleetManager(
+  dbPath: string,
+  topicRoot: string,
+): Promise<FleetManagerHandle> {
+  return startFleetManager({
+    databaseUrl: `sqlite:${dbPath}`,
+    httpPort: 0,
+    embeddedBrokerPort: 0,
+    logger: ['error'],
+    topicRoot,
+  });
+}
+
+/**
+ * Deploys `spec` as the next version of policy `name` (created on first use,
+ * targeted at `targetLabels`); resolves with the version deployed.
+ */
+export async function deployPolicy(
+  api: FleetApi,
+  name: string,
+  targetLabels: Record<string, string>,
+  spec: Json,
+): Promise<number> {
+  const exists = await api('GET', `/policies/${name}`).catch(() => null);
+  let version = 1;
+  if (exists) version = (await api('POST', `/policies/${name}/versions`, { spec })).version;
+  else await api('POST', '/policies', { name, domain: 'policy', targetLabels, spec });
+  await api('POST', `/policies/${name}/deploy`, { version });
+  return version;
 }
