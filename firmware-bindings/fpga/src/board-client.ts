@@ -20,6 +20,8 @@ import {
   encodeControl,
   encodeFwControl,
   encodeTcamControl,
+  encodeTimestampControl,
+  TimestampControlMode,
   FwStatusState,
   PortCounter,
   Reg,
@@ -139,6 +141,17 @@ export class BoardClient {
   async status(): Promise<StatusFields> {
     const [word] = await this.link.readRegs(Reg.STATUS, 1);
     return decodeStatus(word);
+  }
+
+  /** Timestamp trailers on the copies (only modes the profile lists). */
+  async setTimestamps(mode: 'NONE' | 'TRAILER'): Promise<void> {
+    if (!this.profile.timestamps.modes.includes(mode))
+      throw new BoardError(
+        `the ${this.profile.id} has no ${mode.toLowerCase()} timestamps (it has ${this.profile.timestamps.modes.join(', ').toLowerCase()})`,
+      );
+    await this.link.writeRegs(Reg.TIMESTAMP_CONTROL, [
+      encodeTimestampControl({ mode: TimestampControlMode[mode] }),
+    ]);
   }
 
   async setMirroring(on: boolean): Promise<void> {

@@ -142,6 +142,17 @@ function softwareSelection(set: RuleSet): Buffer[] {
   return out;
 }
 
+/** The arrival times (sec.nsec) in a capture. */
+function readCapture(path: string): Set<string> {
+  const reader = openCaptureReader(path);
+  const batch = new FrameBatch(512);
+  const times = new Set<string>();
+  while (reader.next(batch) > 0)
+    for (let i = 0; i < batch.count; i++) times.add(`${batch.tsSec[i]}.${batch.tsNsec[i]}`);
+  reader.close();
+  return times;
+}
+
 function readFrames(path: string): Buffer[] {
   const reader = openCaptureReader(path);
   const batch = new FrameBatch(512);
@@ -188,6 +199,33 @@ describe('the emulated board over a pty', () => {
       expect(ports[0]).toMatchObject({ name: 'p0', rxFrames: 6000 });
       expect(ports.find((p) => p.name === 'mon0')).toMatchObject({ txFrames: expected.length });
     }
+  });
+
+  it('timestamp trailers where the board has them, a clear refusal where it does not', async () => {
+    const r = await rig('nm-tap-2x100g');
+    const profile = loadBoardProfile('nm-tap-2x100g');
+    await r.client.identify();
+    const dns = rules([{ match: { protocol: 'udp', dstPort: '53' } }]);
+    const { bank, used } = bankFor(dns, profile);
+    await r.client.programTcam(bank, used);
+    await r.client.setTimestamps('TRAILER');
+    await r.client.setMirroring(true);
+    r.emulator.feedFile(capture);
+    const expected = softwareSelection(dns);
+    const got = readFrames(r.out);
+    expect(got.length).toBe(expected.length);
+    // Each copy: the frame, then u32 seconds and u32 nanoseconds (big-endian) of its arrival.
+    const input = readCapture(capture);
+    for (let i = 0; i < got.length; i++) {
+      expect(got[i].subarray(0, -8).equals(expected[i])).toBe(true);
+      const t = got[i].subarray(-8);
+      expect(input.has(`${t.readUInt32BE(0)}.${t.readUInt32BE(4)}`)).toBe(true);
+    }
+    const small = await rig('nm-tap-4x10g');
+    await small.client.identify();
+    await expect(small.client.setTimestamps('TRAILER')).rejects.toThrow(
+      'the nm-tap-4x10g has no trailer timestamps (it has none)',
+    );
   });
 
   it('a failed programming leaves the rules in force; a commit replaces them atomically', async () => {

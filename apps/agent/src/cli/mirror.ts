@@ -23,7 +23,7 @@ const HELP = `Usage: netmirror mirror --from SOURCE ... [--filter EXPR] [--rules
                                             queue=N, frames=N, mode=skb|drv, zc=0|1|auto
                         tc:IFACE            mirrored in the kernel (tc clsact + mirred), to iface: and
                                             vxlan:// destinations only; counters from tc
-                        fpga:SERIALPORT?board=PROFILE[&baud=N]
+                        fpga:SERIALPORT?board=PROFILE[&baud=N&timestamps=none|trailer]
                                             a hardware tap board (profiles in fpga-configs/boards):
                                             the rules go to its filter table, the copies to its
                                             monitor ports (board:PORT destinations); counters from it

@@ -1,4 +1,4 @@
-import type { BoardProfile, PortCounters } from '@netmirror/fpga';
+import type { BoardProfile, FirmwareProgress, FirmwareReport, PortCounters } from '@netmirror/fpga';
 import {
   BoardClient,
   encodeTcamBank,
@@ -21,16 +21,35 @@ const LINK_WINDOW = 8;
 /** Wait between attempts to reach a board that does not answer. */
 const RECONNECT_MS = [500, 1000, 2000, 5000];
 
+/** A firmware install waiting for (or running on) the session's loop. */
+interface FirmwareJob {
+  image: Buffer;
+  onProgress: (p: FirmwareProgress) => void;
+  resolve: (r: FirmwareInstallOutcome) => void;
+  reject: (e: Error) => void;
+}
+
+/** The board's report, and what the session saw around it. */
+export interface FirmwareInstallOutcome extends FirmwareReport {
+  /** Firmware version the board ran before and runs after (null if it could not be read). */
+  previous: string | null;
+  running: string | null;
+  /** The rules in force are on the board again and it is mirroring (after the restarts an install makes). */
+  rulesRestored: boolean;
+}
+
 export interface FpgaSource {
   uri: string;
   /** The serial port (a tty, or a pty for the emulator). */
   path: string;
   profile: BoardProfile;
   baudRate: number;
+  /** TRAILER: the board appends its 8-byte timestamp to every copy. */
+  timestamps: 'NONE' | 'TRAILER';
 }
 
 /**
- * `fpga:PORT?board=ID[&baud=N]`: parses the source URI and loads the board's
+ * `fpga:PORT?board=ID[&baud=N][&timestamps=none|trailer]`: parses the source URI and loads the board's
  * profile. Throws naming what is wrong.
  */
 export function parseFpgaSource(uri: string): FpgaSource {
@@ -38,8 +57,8 @@ export function parseFpgaSource(uri: string): FpgaSource {
   if (!m) throw new Error(`--from ${uri}: expected fpga:SERIALPORT?board=PROFILE[&baud=N]`);
   const params = new URLSearchParams(m[2] ?? '');
   for (const key of params.keys())
-    if (key !== 'board' && key !== 'baud')
-      throw new Error(`--from ${uri}: unknown option ${key}; fpga takes board, baud`);
+    if (key !== 'board' && key !== 'baud' && key !== 'timestamps')
+      throw new Error(`--from ${uri}: unknown option ${key}; fpga takes board, baud, timestamps`);
   const board = params.get('board');
   if (!board) throw new Error(`--from ${uri}: which board? add ?board=PROFILE (e.g. nm-tap-4x10g)`);
   const profile = loadBoardProfile(board);
@@ -49,7 +68,12 @@ export function parseFpgaSource(uri: string): FpgaSource {
     throw new Error(
       `--from ${uri}: baud ${baudText}: 300..${profile.serial.maxBaud} for the ${profile.id}`,
     );
-  return { uri, path: m[1], profile, baudRate };
+  const ts = (params.get('timestamps') ?? 'none').toUpperCase();
+  if (ts !== 'NONE' && ts !== 'TRAILER')
+    throw new Error(`--from ${uri}: timestamps=${params.get('timestamps')}: none or trailer`);
+  if (!profile.timestamps.modes.includes(ts))
+    throw new Error(`--from ${uri}: the ${profile.id} has no ${ts.toLowerCase()} timestamps`);
+  return { uri, path: m[1], profile, baudRate, timestamps: ts };
 }
 
 /**
@@ -76,6 +100,11 @@ export class FpgaTapSession implements CaptureSession {
   private ruleHits: number[] = [];
   private boardRestarted = false;
   private lastError: string | null = null;
+  private firmwareJob: FirmwareJob | null = null;
+  /** run() has returned or thrown: nothing queued now would ever run. */
+  private ended = false;
+  /** The board's firmware version as last read (identify), null before the board answered. */
+  private firmware: string | null = null;
 
   constructor(
     private readonly source: FpgaSource,
@@ -92,6 +121,40 @@ export class FpgaTapSession implements CaptureSession {
     this.stopped = true;
   }
 
+  /** The board profile this session drives. */
+  get profile(): BoardProfile {
+    return this.source.profile;
+  }
+
+  /** The board's firmware version as last read; null until the board has answered. */
+  get firmwareVersion(): string | null {
+    return this.firmware;
+  }
+
+  /**
+   * Installs a firmware image on the board, on the session's own loop: never
+   * while a filter table is being programmed or counters read. The board
+   * restarts on activation (and again on a rollback), which empties its
+   * table and stops mirroring; the session puts the rules in force back
+   * before this resolves. Rejects with the board's BoardError for an image
+   * it refuses (the running firmware is unchanged), and at once if another
+   * install is queued or running.
+   */
+  installFirmware(
+    image: Buffer,
+    onProgress: (p: FirmwareProgress) => void = () => undefined,
+  ): Promise<FirmwareInstallOutcome> {
+    if (this.stopped || this.ended)
+      return Promise.reject(new Error(`${this.source.uri}: the session has stopped`));
+    if (this.firmwareJob)
+      return Promise.reject(
+        new Error(`${this.source.uri}: a firmware install is already in progress`),
+      );
+    return new Promise((resolve, reject) => {
+      this.firmwareJob = { image, onProgress, resolve, reject };
+    });
+  }
+
   reconfigure(config: MirrorConfig): Promise<void> {
     if (config.filter)
       return Promise.reject(
@@ -105,11 +168,12 @@ export class FpgaTapSession implements CaptureSession {
     try {
       await this.connect();
       await this.apply(this.config);
-      await this.client?.setMirroring(true);
+      await this.start();
       let lastRead = 0;
       while (!this.stopped) {
         const next = this.pending.take();
         if (next) await this.apply(next.config).then(() => next.done(), next.done);
+        if (this.firmwareJob) await this.runFirmwareJob(this.firmwareJob);
         if (this.boardRestarted) await this.recover();
         if (Date.now() - lastRead >= COUNTERS_MS) {
           lastRead = Date.now();
@@ -119,6 +183,9 @@ export class FpgaTapSession implements CaptureSession {
       }
       await this.readCounters().catch(() => undefined);
     } finally {
+      this.ended = true;
+      this.firmwareJob?.reject(new Error(`${this.source.uri}: the session stopped`));
+      this.firmwareJob = null;
       this.pending.close();
       await this.link?.close().catch(() => undefined);
     }
@@ -137,7 +204,7 @@ export class FpgaTapSession implements CaptureSession {
         });
         const client = new BoardClient(link, profile);
         try {
-          await client.identify();
+          this.firmware = (await client.identify()).firmware;
         } catch (e) {
           await link.close().catch(() => undefined);
           throw e;
@@ -153,6 +220,38 @@ export class FpgaTapSession implements CaptureSession {
         if (!(e instanceof LinkError) || this.stopped) throw e;
         await sleep(RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)]);
       }
+    }
+  }
+
+  /**
+   * One install, start to end: the board's own flow (upload, verify,
+   * activate on trial, confirm or roll back), then — as the board restarted
+   * on activation, and again on a rollback, with an empty table and
+   * mirroring off — the rules in force programmed again (recover(), driven
+   * by the RESET events like any other restart) before the job resolves.
+   */
+  private async runFirmwareJob(job: FirmwareJob): Promise<void> {
+    const client = this.client;
+    const previous = this.firmware;
+    try {
+      if (!client) throw new Error(`${this.source.uri}: the board is not connected`);
+      const report = await client.installFirmware(job.image, job.onProgress);
+      // Either outcome went through at least one restart (activation), whose RESET
+      // event set boardRestarted already; recover() reads the version again.
+      this.boardRestarted = true;
+      this.firmware = null;
+      await this.recover();
+      job.resolve({
+        ...report,
+        previous,
+        running: this.firmware,
+        rulesRestored: !this.boardRestarted,
+      });
+    } catch (e) {
+      this.noteError(e);
+      job.reject(e as Error);
+    } finally {
+      this.firmwareJob = null;
     }
   }
 
@@ -176,13 +275,19 @@ export class FpgaTapSession implements CaptureSession {
     this.ports = [];
     this.base = [];
     try {
-      await this.client.identify();
+      this.firmware = (await this.client.identify()).firmware;
       await this.program(this.applied.config);
-      await this.client.setMirroring(true);
+      await this.start();
     } catch (e) {
       this.noteError(e);
       this.boardRestarted = true; // try again next tick
     }
+  }
+
+  /** Timestamps as configured, and the data path on. */
+  private async start(): Promise<void> {
+    await this.client?.setTimestamps(this.source.timestamps);
+    await this.client?.setMirroring(true);
   }
 
   /** Programs `config`; on a restart in the middle, once more from the start. */
