@@ -3,14 +3,17 @@
 // MQTT broker) and two agents that enroll with one-time tokens, replay a
 // capture in a loop, mirror to a local VXLAN collector and record to pcapng.
 // A policy is deployed (v1: HTTPS), then changed (v2: DNS), and the
-// collector shows the mirrored traffic follow each change. On a terminal it
-// then keeps running for you to try the CLI; otherwise it stops there.
+// collector shows the mirrored traffic follow each change. Then a third,
+// hardware appliance (an emulated FPGA tap board) is provisioned over its
+// serial console and programmed from a policy. On a terminal it then keeps
+// running for you to try the CLI; otherwise it stops there.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startFleetManager } from '@netmirror/fleet-manager';
 import { formatCounts, startVxlanCollector } from './vxlan-collector.mjs';
+import { hardwareAppliance } from './hardware.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const work = join(root, '.netmirror/fleet-demo');
@@ -192,6 +195,9 @@ async function main() {
   console.log(`  agent 1 recorder: ${files.length} pcapng file(s) in ${recordings}`);
   if (files.length > 0) sh('capinfos', ['-c', '-M', join(recordings, files[0])]);
 
+  step('7. A hardware tap appliance brought up in the field over its serial console');
+  await hardwareAppliance({ work, capture, netmirror, fm, api, fingerprint, children, until });
+
   const v3 = join(work, 'policy-v3-icmp.json');
   writeFileSync(
     v3,
@@ -218,6 +224,8 @@ async function main() {
   npx netmirror fleet deploy demo 3
   npx netmirror fleet devices state demo-tap-1
   npx netmirror fleet telemetry demo-tap-1 --since 1m
+  npx netmirror fleet devices state demo-hw-tap
+  npx netmirror provision --port ${join(work, 'hw-appliance/console-b')}
 Swagger UI: ${fm.url}/docs   Files: ${work}`);
   if (interactive) console.log('\nCtrl-C stops the fleet manager and the agents.');
 }
