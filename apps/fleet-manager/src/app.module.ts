@@ -14,6 +14,7 @@ import { PoliciesModule } from './policies/policies.module.js';
 import { RolloutsModule } from './rollouts/rollouts.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { GrpcModule } from './grpc/grpc.module.js';
+import { FirmwareModule } from './firmware/firmware.module.js';
 
 @Global()
 @Module({})
@@ -47,6 +48,7 @@ export class AppModule {
         KeysModule,
         TelemetryModule,
         AlertsModule,
+        FirmwareModule,
         GrpcModule,
       ],
     };

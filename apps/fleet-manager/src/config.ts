@@ -50,4 +50,10 @@ export interface FleetConfig {
   mqttTls: boolean;
   /** The gRPC API (grpc/): where it listens, port 0 = any free port; null = not served. */
   grpc: { host: string; port: number } | null;
+  /**
+   * Base URL devices reach the REST API at (firmware downloads), e.g.
+   * http://fleet.example:8080. Unset: the scheme and Host of the operator's
+   * request that started the update.
+   */
+  publicUrl?: string;
 }

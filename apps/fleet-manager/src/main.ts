@@ -58,6 +58,12 @@ export interface FleetManagerOptions {
   grpcPort?: number;
   /** Default 127.0.0.1. */
   grpcHost?: string;
+  /**
+   * Base URL devices reach the REST API at, for firmware downloads (behind
+   * NAT or a proxy). Default: the scheme and Host of the request that starts
+   * an update.
+   */
+  publicUrl?: string;
 }
 
 export interface FleetManagerHandle {
@@ -72,6 +78,13 @@ export interface FleetManagerHandle {
 
 interface RoutedRequest extends IncomingMessage {
   route?: { path?: string };
+}
+
+/** An http(s) base URL, without a trailing slash. */
+function checkPublicUrl(url: string): string {
+  if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(url))
+    throw new Error(`publicUrl "${url}": expected http(s)://HOST[:PORT][/PATH]`);
+  return url.replace(/\/+$/, '');
 }
 
 function brokerConfig(o: FleetManagerOptions): BrokerConfig {
@@ -106,6 +119,7 @@ export async function startFleetManager(options: FleetManagerOptions): Promise<F
       options.grpcPort === undefined
         ? null
         : { host: options.grpcHost ?? '127.0.0.1', port: options.grpcPort },
+    ...(options.publicUrl !== undefined ? { publicUrl: checkPublicUrl(options.publicUrl) } : {}),
   };
   const app: INestApplication = await NestFactory.create(AppModule.forRoot(config), {
     logger: options.logger ?? ['error', 'warn', 'log'],

@@ -1,6 +1,6 @@
 // A ByteTransport over a serial device (or a pty) through `serialport`:
 // raw 8N1 bytes, no flow control, no line discipline.
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { getSystemErrorMap } from 'node:util';
 import { CloseSignal, Listeners, type ByteTransport } from './transport.js';
 
@@ -9,7 +9,10 @@ import { CloseSignal, Listeners, type ByteTransport } from './transport.js';
  * why, e.g. "serial port /dev/ttyUSB9: ENOENT no such file or directory".
  */
 export async function openSerialTransport(path: string, baudRate: number): Promise<ByteTransport> {
-  const port = new SerialPort({ path, baudRate, autoOpen: false });
+  // Loaded on first use: importing this package (e.g. for the protocol's
+  // codecs, in the fleet manager) does not load serialport's native binding.
+  const { SerialPort: Port } = await import('serialport');
+  const port = new Port({ path, baudRate, autoOpen: false });
   await new Promise<void>((resolve, reject) => {
     port.open((err) => (err ? reject(openError(path, err)) : resolve()));
   });

@@ -18,6 +18,8 @@ import type {
   DriftList,
   EnrollmentToken,
   EnrollRequest,
+  FirmwareImage,
+  FirmwareUpdate,
   Health,
   KeySet,
   ListDevicesQuery,
@@ -25,6 +27,7 @@ import type {
   PolicyVersion,
   PushVersionRequest,
   Rollout,
+  StartFirmwareUpdateRequest,
   StartRolloutRequest,
   TelemetryList,
   TelemetryQuery,
@@ -48,6 +51,7 @@ type Query = Array<[string, QueryValue]>;
 
 interface RequestOptions {
   query?: Query;
+  /** JSON, or raw bytes sent as application/octet-stream. */
   body?: unknown;
   /** Statuses other than 2xx whose body is still the answer (GET /health's 503). */
   alsoOk?: number[];
@@ -260,6 +264,42 @@ export class FleetClient {
     });
   }
 
+  // ---- firmware
+
+  /** `POST /firmware`: the image is checked (CRC, board, signature) and refused with 400 otherwise. */
+  uploadFirmware(image: Uint8Array): Promise<FirmwareImage> {
+    return this.json('POST', '/firmware', { body: image });
+  }
+
+  async listFirmware(): Promise<FirmwareImage[]> {
+    return (await this.json<{ items: FirmwareImage[] }>('GET', '/firmware')).items;
+  }
+
+  getFirmware(id: string): Promise<FirmwareImage> {
+    return this.json('GET', `/firmware/${seg(id)}`);
+  }
+
+  /** `POST /devices/:id/firmware-updates`: sends firmware.install to the (online) device. */
+  startFirmwareUpdate(
+    deviceId: string,
+    request: StartFirmwareUpdateRequest,
+  ): Promise<FirmwareUpdate> {
+    return this.json('POST', `/devices/${seg(deviceId)}/firmware-updates`, { body: request });
+  }
+
+  async listFirmwareUpdates(deviceId: string): Promise<FirmwareUpdate[]> {
+    return (
+      await this.json<{ items: FirmwareUpdate[] }>(
+        'GET',
+        `/devices/${seg(deviceId)}/firmware-updates`,
+      )
+    ).items;
+  }
+
+  getFirmwareUpdate(deviceId: string, id: string): Promise<FirmwareUpdate> {
+    return this.json('GET', `/devices/${seg(deviceId)}/firmware-updates/${seg(id)}`);
+  }
+
   /** `GET /health`; resolves for 503 too (then `status` is `unavailable`). */
   health(): Promise<Health> {
     return this.json('GET', '/health', { alsoOk: [503] });
@@ -294,8 +334,11 @@ export class FleetClient {
     const target = this.url + path + queryString(options.query ?? []);
     const headers: Record<string, string> = { accept: 'application/json, text/plain, */*' };
     if (this.actor !== undefined) headers[ACTOR_HEADER] = this.actor;
-    let body: string | undefined;
-    if (options.body !== undefined) {
+    let body: string | Uint8Array | undefined;
+    if (options.body instanceof Uint8Array) {
+      headers['content-type'] = 'application/octet-stream';
+      body = options.body;
+    } else if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.body);
     }

@@ -361,3 +361,53 @@ export interface KeySet {
   version: number;
   keys: DataKeyInfo[];
 }
+
+// ---- firmware (hardware tap boards)
+
+export interface FirmwareImage {
+  id: string;
+  /** BOARD_ID from the image header. */
+  boardId: number;
+  boardProfile: string;
+  version: string;
+  size: number;
+  sha256: string;
+  keyId: string;
+  builtAt: IsoDate;
+  createdBy: string;
+  createdAt: IsoDate;
+}
+
+export type FirmwareUpdateStatus =
+  'sent' | 'running' | 'installed' | 'rolled-back' | 'failed' | 'expired';
+
+/** An update ends in any status but these. */
+export const ACTIVE_FIRMWARE_UPDATE_STATUSES: readonly FirmwareUpdateStatus[] = ['sent', 'running'];
+
+export interface FirmwareUpdate {
+  id: string;
+  deviceId: string;
+  imageId: string;
+  version: string;
+  status: FirmwareUpdateStatus;
+  /** download, upload, verify, activate, confirm, done, rolled-back */
+  phase: string | null;
+  bytes: number;
+  total: number;
+  message: string | null;
+  previousVersion: string | null;
+  runningVersion: string | null;
+  resumedAt: number | null;
+  expiresAt: IsoDate;
+  createdBy: string;
+  createdAt: IsoDate;
+  startedAt: IsoDate | null;
+  updatedAt: IsoDate;
+  finishedAt: IsoDate | null;
+}
+
+export interface StartFirmwareUpdateRequest {
+  imageId: string;
+  /** How long the device may take to start it; server default 60. */
+  ttlSeconds?: number;
+}

@@ -152,6 +152,79 @@ describe.each(targets)('ControlClient on $name', (target) => {
     );
   });
 
+  it('sends a long command: its progress in order on the response topic, then the response, to onMessage', async () => {
+    const device = await client('agent');
+    await device.handleCommands('dev-long', async (_cmd, ctx) => {
+      for (const [phase, bytes] of [
+        ['upload', 0],
+        ['upload', 512],
+        ['verify', 1024],
+      ] as const)
+        await ctx.progress({ phase, bytes, total: 1024 });
+      return { outcome: 'installed' };
+    });
+    const fleet = await client('fleet');
+    const got = collect(fleet);
+    const cmd = await fleet.sendCommand(
+      'dev-long',
+      'firmware.install',
+      { imageId: 'img-1' },
+      { ttlMs: 5000 },
+    );
+    const mine = (): Inbound[] =>
+      got.filter(
+        (m) => 'correlationId' in m.message && m.message.correlationId === cmd.correlationId,
+      );
+    await waitFor(() => mine().some((m) => m.message.type === 'response'), 3000, 'the response');
+    expect(mine().map((m) => m.route)).toEqual(
+      Array(4).fill({
+        deviceId: 'dev-long',
+        kind: 'response',
+        requester: cmd.responseTopic.split('/').pop(),
+      }),
+    );
+    expect(
+      mine().map((m) =>
+        m.message.type === 'command-progress'
+          ? [m.message.seq, m.message.phase, m.message.bytes, m.message.total]
+          : m.message,
+      ),
+    ).toEqual([
+      [1, 'upload', 0, 1024],
+      [2, 'upload', 512, 1024],
+      [3, 'verify', 1024, 1024],
+      {
+        v: 1,
+        type: 'response',
+        correlationId: cmd.correlationId,
+        ok: true,
+        result: { outcome: 'installed' },
+      },
+    ]);
+  });
+
+  it('refuses a command-progress anywhere but on a response topic', async () => {
+    const fleet = await client('fleet');
+    const invalid: string[] = [];
+    fleet.onInvalid((_t, reason) => invalid.push(reason));
+    await fleet.subscribeFleet(['alerts']);
+    const device = await client('agent');
+    await device.transport.publishAsync(
+      tree.alerts('dev-prog'),
+      encodeMessage({
+        v: 1,
+        type: 'command-progress',
+        correlationId: 'c-1',
+        seq: 1,
+        phase: 'upload',
+        at: Date.now(),
+      }),
+      { qos: 1 },
+    );
+    await waitFor(() => invalid.length > 0, 3000, 'the refusal');
+    expect(invalid[0]).toBe('type: expected "alert", got "command-progress"');
+  });
+
   it('does not execute an expired command', async () => {
     const ran: CommandRequest[] = [];
     const device = await client('agent');

@@ -10,6 +10,7 @@ import type { JsonValue } from './canonical.js';
 import { CommandTimeoutError, commandRefusal, RecentIds } from './commands.js';
 import type {
   Alert,
+  CommandProgress,
   CommandRequest,
   CommandResponse,
   DesiredState,
@@ -83,7 +84,21 @@ export interface Inbound<M extends ProtocolMessage = ProtocolMessage> {
 }
 
 export type ConnectionEvent = 'connect' | 'offline' | 'reconnect' | 'close';
-export type CommandHandler = (cmd: CommandRequest) => Promise<JsonValue | void> | JsonValue | void;
+
+/** What a command handler can do besides returning its result. */
+export interface CommandContext {
+  /**
+   * Sends a `command-progress` on the command's response topic (QoS 1, so in
+   * order and before the response). Never throws: progress is a hint, and a
+   * lost one must not fail the command. Throttling is the caller's.
+   */
+  progress(p: { phase: string; bytes?: number; total?: number; message?: string }): Promise<void>;
+}
+
+export type CommandHandler = (
+  cmd: CommandRequest,
+  ctx: CommandContext,
+) => Promise<JsonValue | void> | JsonValue | void;
 
 export interface RequestOptions {
   /** How long to wait for the response. Default 10 s. */
@@ -102,6 +117,8 @@ const TYPE_FOR_KIND: { [K in TopicKind]: MessageType } = {
   cmd: 'command',
   response: 'response',
 };
+/** A response topic carries a command's progress too (no topic, subscription or ACL of its own). */
+const PROGRESS_KINDS: ReadonlySet<TopicKind> = new Set(['response']);
 const MAX_HELD = 1000;
 const RETAINED_KINDS: ReadonlySet<TopicKind> = new Set(['desired', 'reported', 'status']);
 
@@ -301,6 +318,46 @@ export class ControlClient {
     });
   }
 
+  /**
+   * Responses from devices to this client's commands, from now on (request()
+   * subscribes on first use; a requester that keeps long commands in a
+   * database subscribes at start, so answers to commands sent before a
+   * restart still arrive).
+   */
+  subscribeResponses(): Promise<void> {
+    this.responsesSubscribed ??= this.subscribe(
+      [this.topics.responseFilter(this.options.clientId)],
+      1,
+    ).catch((err: unknown) => {
+      this.responsesSubscribed = null; // let the next call try again
+      throw err;
+    });
+    return this.responsesSubscribed;
+  }
+
+  /**
+   * Sends a command without waiting for it, for long commands whose state
+   * the caller keeps (a firmware update in the fleet manager's database):
+   * its `command-progress` messages and its response come to onMessage
+   * handlers (route kind 'response'), matched by correlationId — which the
+   * caller may choose, to store it before anything can come back.
+   */
+  async sendCommand(
+    deviceId: string,
+    name: string,
+    args: JsonObject,
+    opts: { ttlMs: number; correlationId?: string },
+  ): Promise<CommandRequest> {
+    await this.subscribeResponses();
+    const cmd = this.commandMessage(deviceId, name, args, opts.ttlMs, opts.correlationId);
+    await this.send(this.topics.command(deviceId, name), cmd, 1, false, {
+      messageExpiryInterval: Math.max(1, Math.ceil(opts.ttlMs / 1000)),
+      responseTopic: cmd.responseTopic,
+      correlationData: Buffer.from(cmd.correlationId),
+    });
+    return cmd;
+  }
+
   /** Send a command and wait for its response. Rejects with CommandTimeoutError. */
   async request(
     deviceId: string,
@@ -310,23 +367,8 @@ export class ControlClient {
   ): Promise<CommandResponse> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const ttlMs = opts.ttlMs ?? timeoutMs;
-    this.responsesSubscribed ??= this.subscribe(
-      [this.topics.responseFilter(this.options.clientId)],
-      1,
-    ).catch((err: unknown) => {
-      this.responsesSubscribed = null; // let the next request try again
-      throw err;
-    });
-    await this.responsesSubscribed;
-    const cmd: CommandRequest = {
-      v: 1,
-      type: 'command',
-      name,
-      correlationId: randomUUID(),
-      responseTopic: this.topics.response(deviceId, this.options.clientId),
-      expiresAt: Date.now() + ttlMs,
-      args,
-    };
+    await this.subscribeResponses();
+    const cmd = this.commandMessage(deviceId, name, args, ttlMs);
     const response = new Promise<CommandResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(cmd.correlationId);
@@ -361,6 +403,24 @@ export class ControlClient {
   }
 
   // ---- internals ----
+
+  private commandMessage(
+    deviceId: string,
+    name: string,
+    args: JsonObject,
+    ttlMs: number,
+    correlationId: string = randomUUID(),
+  ): CommandRequest {
+    return {
+      v: 1,
+      type: 'command',
+      name,
+      correlationId,
+      responseTopic: this.topics.response(deviceId, this.options.clientId),
+      expiresAt: Date.now() + ttlMs,
+      args,
+    };
+  }
 
   private async subscribe(filters: string[], qos: QoS): Promise<void> {
     const granted = await this.transport.subscribeAsync(filters, { qos });
@@ -411,9 +471,17 @@ export class ControlClient {
       this.log.info(`${topic}: retained message cleared`);
       return;
     }
-    const decoded = decodeMessage(payload, TYPE_FOR_KIND[route.kind]);
+    const expected = TYPE_FOR_KIND[route.kind];
+    const decoded = PROGRESS_KINDS.has(route.kind)
+      ? decodeMessage(payload)
+      : decodeMessage(payload, expected);
     if (!decoded.ok) return this.invalid(topic, decoded.reason);
     const m = decoded.message;
+    if (m.type !== expected && !(m.type === 'command-progress' && PROGRESS_KINDS.has(route.kind)))
+      return this.invalid(
+        topic,
+        `type: expected ${JSON.stringify(expected)} or "command-progress", got ${JSON.stringify(m.type)}`,
+      );
     if (
       (m.type === 'desired' || m.type === 'reported') &&
       'domain' in route &&
@@ -433,8 +501,17 @@ export class ControlClient {
       void this.runCommand(route.deviceId, m, packet);
       return;
     }
-    if (m.type === 'response' && route.kind === 'response')
-      return this.settleResponse(topic, route.deviceId, m);
+    // A response to a request() settles it; any other (a sendCommand's, or one
+    // that outlived its request) goes to the handlers like progress does.
+    if (m.type === 'response' && route.kind === 'response') {
+      const q = this.pending.get(m.correlationId);
+      if (q && q.deviceId !== route.deviceId)
+        return this.invalid(
+          topic,
+          `response ${m.correlationId} came from ${route.deviceId}, not ${q.deviceId}`,
+        );
+      if (q) return this.settleResponse(m.correlationId, q, m);
+    }
     const inbound: Inbound = { topic, route, message: m, retained: packet.retain };
     if (this.held !== null) {
       if (this.held.length < MAX_HELD) this.held.push(inbound);
@@ -461,18 +538,8 @@ export class ControlClient {
     }
   }
 
-  private settleResponse(topic: string, deviceId: string, r: CommandResponse): void {
-    const q = this.pending.get(r.correlationId);
-    if (!q)
-      return this.log.info(
-        `${topic}: response ${r.correlationId} matches no pending request (late or duplicate)`,
-      );
-    if (q.deviceId !== deviceId)
-      return this.invalid(
-        topic,
-        `response ${r.correlationId} came from ${deviceId}, not ${q.deviceId}`,
-      );
-    this.pending.delete(r.correlationId);
+  private settleResponse(id: string, q: Pending, r: CommandResponse): void {
+    this.pending.delete(id);
     clearTimeout(q.timer);
     q.resolve(r);
   }
@@ -495,9 +562,36 @@ export class ControlClient {
       );
       return;
     }
+    const correlationData = packet.properties?.correlationData;
+    let seq = 0;
+    const context: CommandContext = {
+      progress: async (p) => {
+        const progress: CommandProgress = {
+          v: 1,
+          type: 'command-progress',
+          correlationId: cmd.correlationId,
+          seq: ++seq,
+          phase: p.phase,
+          ...(p.bytes !== undefined ? { bytes: p.bytes } : {}),
+          ...(p.total !== undefined ? { total: p.total } : {}),
+          ...(p.message !== undefined ? { message: p.message.slice(0, 4096) } : {}),
+          at: Date.now(),
+        };
+        try {
+          await this.send(cmd.responseTopic, progress, 1, false, {
+            messageExpiryInterval: 60,
+            ...(correlationData ? { correlationData } : {}),
+          });
+        } catch (err) {
+          this.log.warn(
+            `progress of ${cmd.name} (${cmd.correlationId}) not sent: ${(err as Error).message}`,
+          );
+        }
+      },
+    };
     let response: CommandResponse;
     try {
-      const result = await handler(cmd);
+      const result = await handler(cmd, context);
       response = {
         v: 1,
         type: 'response',
@@ -514,7 +608,6 @@ export class ControlClient {
         error: String((err as Error).message ?? err),
       };
     }
-    const correlationData = packet.properties?.correlationData;
     try {
       await this.send(
         cmd.responseTopic,

@@ -32,6 +32,7 @@ export type {
   AlertSeverity,
   CommandRequest,
   CommandResponse,
+  CommandProgress,
   ProtocolMessage,
   MessageType,
   MessageOf,
@@ -50,10 +51,18 @@ export type {
   Inbound,
   ConnectionEvent,
   CommandHandler,
+  CommandContext,
   RequestOptions,
 } from './control-client.js';
 export type { ProtocolChoice } from './session.js';
 export { CommandTimeoutError } from './commands.js';
+export {
+  FIRMWARE_INSTALL,
+  FIRMWARE_PHASES,
+  readFirmwareInstallArgs,
+  readFirmwareInstallResult,
+} from './firmware.js';
+export type { FirmwareInstallArgs, FirmwareInstallResult, FirmwarePhase } from './firmware.js';
 export type {
   MqttTransport,
   TransportFactory,

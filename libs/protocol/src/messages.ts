@@ -125,6 +125,25 @@ export interface CommandResponse {
   error?: string;
 }
 
+/**
+ * Device → fleet, on the command's response topic (QoS 1, before the
+ * response): how a long command (a firmware install) is going. `seq` counts
+ * 1, 2, 3… per command so a receiver keeps only the newest (QoS 1 may
+ * deliver one twice); progress is a hint, the response is the outcome.
+ */
+export interface CommandProgress {
+  v: 1;
+  type: 'command-progress';
+  correlationId: string;
+  seq: number;
+  /** `[a-z0-9_.-]{1,64}`, the command's own vocabulary (firmware: download, upload, verify, …). */
+  phase: string;
+  bytes?: number;
+  total?: number;
+  message?: string;
+  at: number;
+}
+
 export type ProtocolMessage =
   | DesiredState
   | KeyDelivery
@@ -133,7 +152,8 @@ export type ProtocolMessage =
   | Telemetry
   | Alert
   | CommandRequest
-  | CommandResponse;
+  | CommandResponse
+  | CommandProgress;
 
 export type MessageType = ProtocolMessage['type'];
 export type MessageOf<T extends MessageType> = Extract<ProtocolMessage, { type: T }>;
@@ -147,4 +167,5 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'alert',
   'command',
   'response',
+  'command-progress',
 ];

@@ -58,6 +58,17 @@ const valid: Record<ProtocolMessage['type'], ProtocolMessage> = {
     ok: true,
     result: { packets: 10 },
   },
+  'command-progress': {
+    v: 1,
+    type: 'command-progress',
+    correlationId: '9b2f0c1e-1',
+    seq: 3,
+    phase: 'upload',
+    bytes: 4096,
+    total: 65600,
+    message: 'resumed at 2048',
+    at: T,
+  },
 };
 
 function withField(m: ProtocolMessage, patch: Record<string, unknown>): string {
@@ -96,6 +107,15 @@ describe('message schemas', () => {
       decodeMessage(withField(valid.status, { agentVersion: undefined, state: 'offline' })).ok,
     ).toBe(true);
     expect(decodeMessage(JSON.stringify(buildKeyDelivery(1, [], T))).ok).toBe(true);
+    expect(
+      decodeMessage(
+        withField(valid['command-progress'], {
+          bytes: undefined,
+          total: undefined,
+          message: undefined,
+        }),
+      ).ok,
+    ).toBe(true);
   });
 
   it('drops unknown extra fields', () => {
@@ -251,6 +271,21 @@ describe('message schemas', () => {
       'response: error with ok',
       withField(valid.response, { error: 'x' }),
       'response.error: not allowed when ok is true',
+    ],
+    [
+      'command-progress: seq 0',
+      withField(valid['command-progress'], { seq: 0 }),
+      'command-progress.seq: expected a positive integer, got 0',
+    ],
+    [
+      'command-progress: phase',
+      withField(valid['command-progress'], { phase: 'Upload!' }),
+      'command-progress.phase: expected [a-z0-9_.-]{1,64}, got "Upload!"',
+    ],
+    [
+      'command-progress: bytes',
+      withField(valid['command-progress'], { bytes: -1 }),
+      'command-progress.bytes: expected a non-negative integer, got -1',
     ],
   ])('rejects %s', (_what, payload, expected) => {
     if (expected instanceof RegExp) expect(reason(payload)).toMatch(expected);

@@ -209,4 +209,19 @@ const readers: { [T in MessageType]: (f: Fields) => MessageOf<T> } = {
     else if (f.has('error')) f.fail('error', 'not allowed when ok is true');
     return m;
   },
+
+  'command-progress': (f) => {
+    const m: MessageOf<'command-progress'> = {
+      v: 1,
+      type: 'command-progress',
+      correlationId: f.str('correlationId', 128),
+      seq: f.int('seq', 1),
+      phase: f.str('phase', 64, CODE, '[a-z0-9_.-]{1,64}'),
+      at: f.time('at'),
+    };
+    if (f.has('bytes')) m.bytes = f.int('bytes', 0);
+    if (f.has('total')) m.total = f.int('total', 0);
+    if (f.has('message')) m.message = f.str('message', 4096);
+    return m;
+  },
 };

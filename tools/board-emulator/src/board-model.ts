@@ -19,6 +19,7 @@ import {
   encodeFwStatus,
   encodeStatus,
   encodeTcamStatus,
+  formatFirmwareVersion,
   FrameKeyBuilder,
   FwStatusState,
   IMAGE_HEADER_BYTES,
@@ -541,6 +542,8 @@ export class BoardModel {
   /** For tests and the CLI's status line. */
   describe(): {
     activeSlot: number;
+    /** The running slot's version, `major.minor.patch`. */
+    firmware: string;
     fwState: number;
     generation: number;
     healthy: boolean;
@@ -548,6 +551,7 @@ export class BoardModel {
   } {
     return {
       activeSlot: this.activeSlot,
+      firmware: formatFirmwareVersion(this.slots[this.activeSlot].version),
       fwState: this.fwState,
       generation: this.generation,
       healthy: this.healthy,

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { FleetApiError } from '@netmirror/fleet-client';
-import type { DomainState, Rollout, TelemetrySample } from '@netmirror/fleet-client';
+import type {
+  DomainState,
+  FirmwareUpdate,
+  Rollout,
+  TelemetrySample,
+} from '@netmirror/fleet-client';
 import {
   apiErrorLine,
   bytes,
   driftTable,
+  firmwareUpdateLine,
   labelList,
   progressLine,
   rolloutDetails,
@@ -171,5 +177,37 @@ describe('fleet output', () => {
         '2025-07-01 12:00:00Z  12.3%  64.0 MiB  150   1          90    2.0 KiB     2           3\n',
     );
     expect(telemetryTable([])).toBe('no telemetry in that window\n');
+  });
+
+  it('a firmware update in one line: the phase, its bytes while there are some, the message', () => {
+    const u: FirmwareUpdate = {
+      id: 'u-1',
+      deviceId: 'tap-01',
+      imageId: 'i-1',
+      version: '1.2.0',
+      status: 'running',
+      phase: 'upload',
+      bytes: 49_152,
+      total: 160_128,
+      message: null,
+      previousVersion: null,
+      runningVersion: null,
+      resumedAt: null,
+      expiresAt: '2025-07-01T12:01:00.000Z',
+      createdBy: 'operator:alice',
+      createdAt: '2025-07-01T12:00:00.000Z',
+      startedAt: '2025-07-01T12:00:01.000Z',
+      updatedAt: '2025-07-01T12:00:02.000Z',
+      finishedAt: null,
+    };
+    expect(firmwareUpdateLine(u)).toBe('running  upload 48.0 KiB/156.4 KiB (30 %)');
+    expect(
+      firmwareUpdateLine({
+        ...u,
+        status: 'installed',
+        phase: 'done',
+        message: 'firmware 1.2.0 installed and confirmed',
+      }),
+    ).toBe('installed  done  firmware 1.2.0 installed and confirmed');
   });
 });

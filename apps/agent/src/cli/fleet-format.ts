@@ -6,6 +6,8 @@ import type {
   Device,
   DomainState,
   DriftRow,
+  FirmwareImage,
+  FirmwareUpdate,
   FleetApiError,
   KeySet,
   Labels,
@@ -275,6 +277,61 @@ export function keysText(k: KeySet): string {
           ]),
         ))
   );
+}
+
+export function firmwareTable(items: readonly FirmwareImage[]): string {
+  if (items.length === 0) return 'no firmware images\n';
+  return table(
+    ['ID', 'BOARD', 'VERSION', 'SIZE', 'KEY', 'SHA-256', 'UPLOADED'],
+    items.map((i) => [
+      i.id,
+      i.boardProfile,
+      i.version,
+      bytes(i.size),
+      i.keyId,
+      i.sha256.slice(0, 12),
+      `${when(i.createdAt)} by ${i.createdBy}`,
+    ]),
+  );
+}
+
+/** `running  upload 48.0 KiB/156.4 KiB (31 %)`, `installed  done  firmware 1.2.0 installed and confirmed`. */
+export function firmwareUpdateLine(u: FirmwareUpdate): string {
+  const amount =
+    u.total > 0 && (u.phase === 'download' || u.phase === 'upload')
+      ? ` ${bytes(u.bytes)}/${bytes(u.total)} (${Math.floor((u.bytes / u.total) * 100)} %)`
+      : '';
+  return `${u.status}  ${u.phase ?? '-'}${amount}${u.message ? `  ${u.message}` : ''}`;
+}
+
+export function firmwareUpdateTable(items: readonly FirmwareUpdate[]): string {
+  if (items.length === 0) return 'no firmware updates\n';
+  return table(
+    ['ID', 'VERSION', 'STATUS', 'PHASE', 'RUNNING', 'STARTED', 'FINISHED'],
+    items.map((u) => [
+      u.id,
+      u.version,
+      u.status,
+      u.phase ?? '-',
+      u.runningVersion ?? '-',
+      `${when(u.createdAt)} by ${u.createdBy}`,
+      when(u.finishedAt),
+    ]),
+  );
+}
+
+export function firmwareUpdateDetails(u: FirmwareUpdate): string {
+  return fields([
+    ['update', u.id],
+    ['device', u.deviceId],
+    ['image', `${u.imageId} (${u.version})`],
+    ['status', firmwareUpdateLine(u)],
+    ['board firmware', `${u.previousVersion ?? '?'} -> ${u.runningVersion ?? '?'}`],
+    ['started by', `${u.createdBy} at ${when(u.createdAt)}`],
+    ['command expires', when(u.expiresAt)],
+    ['updated', when(u.updatedAt)],
+    ['finished', when(u.finishedAt)],
+  ]);
 }
 
 export function auditTable(items: readonly AuditEntry[]): string {

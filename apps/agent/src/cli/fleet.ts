@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import {
@@ -6,6 +7,7 @@ import {
   FleetClient,
   FleetConnectionError,
 } from '@netmirror/fleet-client';
+import { ACTIVE_FIRMWARE_UPDATE_STATUSES } from '@netmirror/fleet-client';
 import type {
   AlertSeverity,
   PolicyDomain,
@@ -29,6 +31,10 @@ import {
   deviceTable,
   driftTable,
   fields,
+  firmwareTable,
+  firmwareUpdateDetails,
+  firmwareUpdateLine,
+  firmwareUpdateTable,
   keysText,
   labelList,
   progressLine,
@@ -87,6 +93,14 @@ Monitoring:
   keys rotate
   audit [--limit N] [--before ID] [--target TARGET]
   health                                  exit 1 when a dependency is down
+Firmware (hardware tap boards):
+  firmware upload FILE                    checked (CRC, board, signature); refused otherwise
+  firmware list
+  firmware install DEVICE IMAGE-ID [--ttl SECONDS] [--watch] [--timeout SECONDS]
+                                          --watch: every second until it ends (default 600 s);
+                                          exit 0 if installed, 1 otherwise
+  firmware updates DEVICE
+  firmware update DEVICE UPDATE-ID
 
 Exit codes: 0 ok, 1 the server refused or could not be reached, 2 usage.
 `;
@@ -584,7 +598,97 @@ const COMMANDS: Record<string, Command> = {
       return h.status === 'ok' ? 0 : 1;
     },
   },
+
+  'firmware upload': {
+    args: ['FILE'],
+    options: {},
+    run: async (ctx, _v, [file]) => {
+      let image: Buffer;
+      try {
+        image = readFileSync(file);
+      } catch (err) {
+        throw new UsageError(
+          `${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
+      }
+      const i = await ctx.client.uploadFirmware(image);
+      ctx.print(i, () => firmwareTable([i]));
+    },
+  },
+  'firmware list': {
+    args: [],
+    options: {},
+    run: async (ctx) => {
+      const items = await ctx.client.listFirmware();
+      ctx.print(items, () => firmwareTable(items));
+    },
+  },
+  'firmware install': {
+    args: ['DEVICE', 'IMAGE-ID'],
+    options: { ttl: str, watch: { type: 'boolean' }, timeout: str },
+    run: async (ctx, v, [device, imageId]) => {
+      const ttl = s(v, 'ttl');
+      const timeout = s(v, 'timeout');
+      const timeoutMs =
+        (timeout === undefined ? 600 : integer(timeout, '--timeout', 1, 86_400)) * 1000;
+      const u = await ctx.client.startFirmwareUpdate(device, {
+        imageId,
+        ...(ttl === undefined ? {} : { ttlSeconds: integer(ttl, '--ttl', 10, 3600) }),
+      });
+      if (!v.watch) return ctx.print(u, () => firmwareUpdateDetails(u));
+      if (!ctx.json) ctx.io.out(`firmware update ${u.id} of ${device}: ${u.version}\n`);
+      return watchFirmwareUpdate(ctx, device, u.id, timeoutMs, 1000);
+    },
+  },
+  'firmware updates': {
+    args: ['DEVICE'],
+    options: {},
+    run: async (ctx, _v, [device]) => {
+      const items = await ctx.client.listFirmwareUpdates(device);
+      ctx.print(items, () => firmwareUpdateTable(items));
+    },
+  },
+  'firmware update': {
+    args: ['DEVICE', 'UPDATE-ID'],
+    options: {},
+    run: async (ctx, _v, [device, id]) => {
+      const u = await ctx.client.getFirmwareUpdate(device, id);
+      ctx.print(u, () => firmwareUpdateDetails(u));
+    },
+  },
 };
+
+/** `firmware install --watch`: one line per change until the update ends or the time is up. */
+async function watchFirmwareUpdate(
+  ctx: Ctx,
+  device: string,
+  id: string,
+  timeoutMs: number,
+  intervalMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const u = await ctx.client.getFirmwareUpdate(device, id);
+    const line = firmwareUpdateLine(u);
+    if (line !== last && !ctx.json) ctx.io.out(`${when(ctx.io.now().toISOString())}  ${line}\n`);
+    last = line;
+    if (!ACTIVE_FIRMWARE_UPDATE_STATUSES.includes(u.status)) {
+      if (ctx.json) ctx.print(u, () => '');
+      if (u.status === 'installed') return 0;
+      ctx.io.err(`netmirror fleet: firmware update ${u.id} ${u.status}: ${u.message ?? '-'}\n`);
+      return 1;
+    }
+    if (Date.now() + intervalMs > deadline) {
+      if (ctx.json) ctx.print(u, () => '');
+      ctx.io.err(
+        `netmirror fleet: firmware update ${u.id} is still ${u.status} after ${timeoutMs / 1000} s (--timeout)\n`,
+      );
+      return 1;
+    }
+    await ctx.io.sleep(intervalMs);
+  }
+}
 
 /** Command groups whose first word needs a second (`devices list`). */
 const GROUPS = [

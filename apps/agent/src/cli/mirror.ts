@@ -21,6 +21,9 @@ const HELP = `Usage: netmirror mirror --from SOURCE ... [--filter EXPR] [--rules
                         xdp:IFACE           live, from an AF_XDP socket (kernel bypass); only for a port
                                             that carries copies (SPAN, passive tap): XDP takes the frames;
                                             queue=N, frames=N, mode=skb|drv, zc=0|1|auto
+                        usb:[VID:PID]       live, from a NetMirror USB tap (default 1209:0001), one
+                                            interface per port; serial=S, snaplen=N, ports=MASK (0xf);
+                                            waits for the device, follows it through unplug and re-plug
                         tc:IFACE            mirrored in the kernel (tc clsact + mirred), to iface: and
                                             vxlan:// destinations only; counters from tc
                         fpga:SERIALPORT?board=PROFILE[&baud=N&timestamps=none|trailer]

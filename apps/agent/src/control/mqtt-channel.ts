@@ -7,6 +7,9 @@ import {
 } from '@netmirror/protocol';
 import type {
   AppliedVersion,
+  CommandContext,
+  CommandHandler,
+  CommandRequest,
   ControlClientOptions,
   DesiredState,
   KeyDelivery,
@@ -47,6 +50,8 @@ export class MqttControlChannel implements ControlChannel {
   private desiredHandler: ((domain: string, desired: VersionedState) => void) | null = null;
   private keysHandler: ((delivery: KeyDelivery) => void) | null = null;
   private early: Array<DesiredState | KeyDelivery> = [];
+  /** Command handlers by name (firmware.install, …); a command without one is answered with an error. */
+  private readonly commands = new Map<string, CommandHandler>();
   /** The last report sent per domain: what the broker should hold retained. */
   private readonly lastReports = new Map<ReportedDomain, ReportedState>();
   private lastCpu = process.cpuUsage();
@@ -100,6 +105,7 @@ export class MqttControlChannel implements ControlChannel {
     });
     const channel = new MqttControlChannel(client, options);
     await client.subscribeDevice(options.deviceId);
+    await client.handleCommands(options.deviceId, (cmd, ctx) => channel.runCommand(cmd, ctx));
     await channel.republish(); // the first connect happened before the channel could listen
     return channel;
   }
@@ -120,6 +126,23 @@ export class MqttControlChannel implements ControlChannel {
   onKeys(handler: (delivery: KeyDelivery) => void): void {
     this.keysHandler = handler;
     this.replayEarly();
+  }
+
+  onCommand(name: string, handler: CommandHandler): void {
+    this.commands.set(name, handler);
+  }
+
+  /** Expired, duplicate and misaddressed commands never get here (ControlClient refuses them). */
+  private async runCommand(
+    cmd: CommandRequest,
+    ctx: CommandContext,
+  ): Promise<Awaited<ReturnType<CommandHandler>>> {
+    const handler = this.commands.get(cmd.name);
+    if (!handler)
+      throw new Error(
+        `unknown command ${cmd.name} (this agent takes ${[...this.commands.keys()].join(', ') || 'none yet'})`,
+      );
+    return handler(cmd, ctx);
   }
 
   /**

@@ -1,12 +1,13 @@
 import type { Server } from 'node:http';
 import { KeyRing } from '@netmirror/crypto';
 import type { DeviceKeys } from '@netmirror/crypto';
-import { REPORTED_DOMAINS } from '@netmirror/protocol';
-import type { KeyDelivery } from '@netmirror/protocol';
+import { FIRMWARE_INSTALL, REPORTED_DOMAINS } from '@netmirror/protocol';
+import type { CommandHandler, KeyDelivery } from '@netmirror/protocol';
 import { DeviceKeySet, KeySetStore } from '../keys/index.js';
 import type { KeyRingView } from '../keys/index.js';
 import type { CaptureSession, MirrorSummary } from '../pipeline/index.js';
 import { openCaptureSession } from '../capture-session.js';
+import { firmwareInstallHandler } from '../hardware/index.js';
 import { Reconciler, StateStore } from '../reconcile/index.js';
 import type { AppliedStates, ApplyResult, VersionedState } from '../reconcile/index.js';
 import { mirrorFamilies } from './agent-metrics.js';
@@ -25,6 +26,8 @@ export interface ControlChannel {
   /** Registers the handler for key deliveries to this device (validated, version-checked). */
   onKeys(handler: (delivery: KeyDelivery) => void): void;
   report(domain: string, result: ApplyResult): Promise<void>;
+  /** Registers the handler of one command (e.g. firmware.install); the channel refuses the others. */
+  onCommand?(name: string, handler: CommandHandler): void;
   telemetry(snapshot: MirrorSummary): void;
   readonly connected: boolean;
   close(): Promise<void>;
@@ -155,6 +158,8 @@ export class AgentDaemon {
       void this.reconciler.apply(domain, desired).then((result) => report(domain, result));
     });
     control.onKeys((delivery) => report('keys', this.applyKeys(delivery)));
+    // The handler itself refuses when the session is not a hardware tap board.
+    control.onCommand?.(FIRMWARE_INSTALL, firmwareInstallHandler(this.session, { log: this.log }));
     const every = (this.config.telemetrySeconds ?? 10) * 1000;
     this.telemetryTimer = setInterval(() => control.telemetry(this.session.snapshot()), every);
   }

@@ -36,10 +36,10 @@ export interface ProgressUpdate {
 }
 
 /**
- * Rate-limits progress: an update of a new phase is sent at once; within a
- * phase, at most one per interval, the latest winning (a timer sends the
- * one held back, so the last word of a phase is never lost). Sends are
- * chained, so they leave in order.
+ * Rate-limits progress: an update of a new phase is sent at once (after the
+ * one held back from the phase before, so each phase's last word is never
+ * lost); within a phase, at most one per interval, the latest winning, a
+ * timer sending the one held back. Sends are chained, so they leave in order.
  */
 export class ProgressThrottle {
   private lastPhase: string | null = null;
@@ -56,7 +56,9 @@ export class ProgressThrottle {
   push(p: ProgressUpdate): void {
     const now = Date.now();
     if (p.phase !== this.lastPhase || now - this.lastAt >= this.intervalMs) {
+      const held = this.held;
       this.cancel();
+      if (held && held.phase !== p.phase) this.emit(held, now);
       this.emit(p, now);
       return;
     }

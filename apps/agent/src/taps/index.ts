@@ -6,3 +6,5 @@ export { XdpTap, xdpTapOptions } from './xdp-tap.js';
 export type { XdpTapOptions } from './xdp-tap.js';
 export { AfPacketTap } from './afpacket-tap.js';
 export type { AfPacketTapOptions } from './afpacket-tap.js';
+export { UsbTap, usbTapOptions, openUsbTap } from './usb-tap.js';
+export type { UsbTapOptions } from './usb-tap.js';

@@ -4,10 +4,11 @@ import type { AfPacketTapOptions } from './afpacket-tap.js';
 import { MergedTap } from './merged-tap.js';
 import { PcapFileTap } from './pcap-tap.js';
 import { XdpTap, xdpTapOptions } from './xdp-tap.js';
+import { openUsbTap } from './usb-tap.js';
 import type { Tap } from './tap.js';
 
 const SOURCES =
-  'pcap:PATH[?loop], afpacket:IFACE[?ring=SIZE&block=SIZE&snaplen=N&fanout=GROUP[:MODE]&promisc=0], xdp:IFACE[?queue=N&frames=N&mode=skb|drv&zc=0|1|auto], tc:IFACE or fpga:SERIALPORT?board=PROFILE';
+  'pcap:PATH[?loop], afpacket:IFACE[?ring=SIZE&block=SIZE&snaplen=N&fanout=GROUP[:MODE]&promisc=0], xdp:IFACE[?queue=N&frames=N&mode=skb|drv&zc=0|1|auto], usb:[VID:PID][?serial=S&snaplen=N&ports=MASK], tc:IFACE or fpga:SERIALPORT?board=PROFILE';
 
 /** Opens one source, or several as one (`MergedTap`); a failure closes those already open. */
 export function openTaps(uris: readonly string[]): Tap {
@@ -50,6 +51,8 @@ export function openTap(uri: string): Tap {
           : new XdpTap(uri, rest, xdpTapOptions(uri, query)),
       );
     }
+    case 'usb':
+      return openUsbTap(uri, rest, query);
     default:
       throw new Error(`--from ${uri}: unknown source; use ${SOURCES}`);
   }

@@ -14,8 +14,10 @@ import {
 import {
   ControlClient,
   TopicTree,
+  type CommandRequest,
   type DesiredState,
   type Inbound,
+  type JsonObject,
   type KeyDelivery,
   type MessageType,
 } from '@netmirror/protocol';
@@ -90,6 +92,8 @@ export class ControlService implements OnApplicationBootstrap, BeforeApplication
       if (e === 'connect') void this.runConnectHandlers();
     });
     const filters = await client.subscribeFleet(undefined, { shareGroup: this.config.shareGroup });
+    // Answers to long commands sent before a restart come here too (same replicaId, same topic).
+    await client.subscribeResponses();
     this.log.log(
       `control loop on ${this.broker.info().url} (MQTT ${client.mqtt5 ? '5' : '3.1.1'}): ${filters.join(', ')}`,
     );
@@ -103,6 +107,21 @@ export class ControlService implements OnApplicationBootstrap, BeforeApplication
 
   publishKeys(deviceId: string, delivery: KeyDelivery): Promise<void> {
     return this.need().publishKeys(deviceId, delivery);
+  }
+
+  /**
+   * Sends a long command (firmware.install) without waiting: its progress
+   * and response arrive as 'command-progress' and 'response' messages to
+   * the handlers registered with on(). They come back to this replica only
+   * (its response topic), and to it again after a restart.
+   */
+  sendCommand(
+    deviceId: string,
+    name: string,
+    args: JsonObject,
+    opts: { ttlMs: number; correlationId?: string },
+  ): Promise<CommandRequest> {
+    return this.need().sendCommand(deviceId, name, args, opts);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

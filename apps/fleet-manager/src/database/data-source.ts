@@ -17,6 +17,8 @@ import { Policy } from '../policies/policy.entity.js';
 import { PolicyVersion } from '../policies/policy-version.entity.js';
 import { RolloutRecord } from '../rollouts/rollout.entity.js';
 import { TelemetryRecord } from '../telemetry/telemetry-record.entity.js';
+import { FirmwareImage } from '../firmware/firmware-image.entity.js';
+import { FirmwareUpdate } from '../firmware/firmware-update.entity.js';
 
 export const entities = [
   Device,
@@ -31,6 +33,8 @@ export const entities = [
   DataKeyRecord,
   TelemetryRecord,
   AlertRecord,
+  FirmwareImage,
+  FirmwareUpdate,
 ];
 
 export function dataSourceOptionsFromUrl(url: string): DataSourceOptions {
