@@ -1,6 +1,7 @@
 import type { BoardProfile, FirmwareProgress, FirmwareReport, PortCounters } from '@netmirror/fpga';
 import {
   BoardClient,
+  BoardError,
   encodeTcamBank,
   loadBoardProfile,
   monitorPorts,
@@ -90,6 +91,8 @@ export class FpgaTapSession implements CaptureSession {
   private readonly pending = new PendingConfiguration();
   private link: SerialLink | null = null;
   private client: BoardClient | null = null;
+  /** The serial port went away (a USB-serial adapter unplugged): open it again. */
+  private lineLost = false;
   private startedAt = 0;
   /** The configuration on the board, and which rule each of its entries belongs to. */
   private applied: { config: MirrorConfig; entryRules: number[] } | null = null;
@@ -173,6 +176,7 @@ export class FpgaTapSession implements CaptureSession {
       while (!this.stopped) {
         const next = this.pending.take();
         if (next) await this.apply(next.config).then(() => next.done(), next.done);
+        if (this.lineLost) await this.reconnect();
         if (this.firmwareJob) await this.runFirmwareJob(this.firmwareJob);
         if (this.boardRestarted) await this.recover();
         if (Date.now() - lastRead >= COUNTERS_MS) {
@@ -199,6 +203,9 @@ export class FpgaTapSession implements CaptureSession {
       try {
         const transport = await openSerialTransport(path, baudRate);
         const link = new SerialLink(transport, { baudRate, window: LINK_WINDOW });
+        transport.onClose(() => {
+          if (this.link === link) this.lineLost = true;
+        });
         link.onEvent((e) => {
           if (e.type === 'reset') this.boardRestarted = true;
         });
@@ -216,10 +223,33 @@ export class FpgaTapSession implements CaptureSession {
         return;
       } catch (e) {
         this.noteError(e);
-        // A wrong board is not going to become the right one: give up at once.
-        if (!(e instanceof LinkError) || this.stopped) throw e;
+        // A wrong board is not going to become the right one: give up at once. A
+        // silent board or a port that is not there (yet) is waited for.
+        if (e instanceof BoardError || this.stopped) throw e;
         await sleep(RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)]);
       }
+    }
+  }
+
+  /** The port is back (or waited for until stopped): the rules in force go on the board again. */
+  private async reconnect(): Promise<void> {
+    this.lineLost = false;
+    const old = this.link;
+    this.link = null;
+    this.client = null;
+    await old?.close().catch(() => undefined);
+    this.carryCounts();
+    try {
+      await this.connect(); // counts from the board's counters as they are now
+      if (this.applied) {
+        await this.program(this.applied.config);
+        await this.start();
+      }
+    } catch (e) {
+      this.noteError(e);
+      if (!this.stopped && !this.client)
+        this.lineLost = true; // try again
+      else this.boardRestarted = true;
     }
   }
 
@@ -260,19 +290,7 @@ export class FpgaTapSession implements CaptureSession {
     this.boardRestarted = false;
     if (!this.client || !this.applied) return;
     // Its counters start again from 0: keep what they had counted.
-    this.carried = this.source.profile.ports.map((p, i) => {
-      const sum = {
-        name: p.name,
-        rxFrames: 0,
-        rxBytes: 0,
-        txFrames: 0,
-        txBytes: 0,
-        overflowDrops: 0,
-      };
-      for (const k of COUNTER_KEYS) sum[k] = this.total(i, k);
-      return sum;
-    });
-    this.ports = [];
+    this.carryCounts();
     this.base = [];
     try {
       this.firmware = (await this.client.identify()).firmware;
@@ -359,6 +377,23 @@ export class FpgaTapSession implements CaptureSession {
 
   private noteError(e: unknown): void {
     this.lastError = (e as Error).message;
+  }
+
+  /** Folds the counts so far into `carried` (before the board's counters start over or are re-based). */
+  private carryCounts(): void {
+    this.carried = this.source.profile.ports.map((p, i) => {
+      const sum: PortCounters = {
+        name: p.name,
+        rxFrames: 0,
+        rxBytes: 0,
+        txFrames: 0,
+        txBytes: 0,
+        overflowDrops: 0,
+      };
+      for (const k of COUNTER_KEYS) sum[k] = this.total(i, k);
+      return sum;
+    });
+    this.ports = [];
   }
 
   /** Counter `key` of port `i` since the session started, across board restarts. */
