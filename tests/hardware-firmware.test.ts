@@ -8,7 +8,7 @@
 // board copies exactly what the software pipeline selects for the same
 // rules, as before it.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { writeCaptureFile } from '@netmirror/capgen';
 import { startFleetManager, type FleetManagerHandle } from '@netmirror/fleet-manager';
 import { boardProfilesDir, buildFirmwareImage, loadBoardProfile } from '@netmirror/fpga';
 import { ControlClient, TopicTree, type CommandProgress } from '@netmirror/protocol';
-import { startAgent, type AgentProcess } from './support/agent-process.js';
+import { startEnrolledAgent, type AgentProcess } from './support/agent-process.js';
 import { startBoard, type BoardProcess } from './support/board.js';
 import { fleetApi, type Json } from './support/fleet-api.js';
 import { readFrames, tempDir } from './support/frames.js';
@@ -156,28 +156,15 @@ describe(
         qos: 1,
       });
 
-      const { token } = await api('POST', '/enrollment-tokens', {
-        ttlSeconds: 600,
+      agent = await startEnrolledAgent({
+        api,
+        fleetUrl: fm.url,
+        dir: tmp.path('agent'),
+        deviceId: id,
         labels: { tier: 'hwfw' },
+        topicRoot: topics.root,
+        taps: [`fpga:${board.hostPort}?board=${BOARD}&baud=921600`],
       });
-      mkdirSync(tmp.path('agent'));
-      agent = startAgent(
-        tmp.path('agent/agent.json'),
-        {
-          deviceId: id,
-          stateDir: tmp.path('agent/state'),
-          fleet: { url: fm.url, enrollmentToken: token },
-          topicRoot: topics.root,
-          taps: [`fpga:${board.hostPort}?board=${BOARD}&baud=921600`],
-          httpPort: 0,
-          telemetrySeconds: 1,
-        },
-        { cwd: tmp.path('agent') },
-      );
-      await until(
-        'agent online',
-        async () => (await api('GET', `/devices/${id}`).catch(() => null))?.online,
-      );
       await api('POST', '/policies', {
         name: 'hwfw',
         domain: 'policy',

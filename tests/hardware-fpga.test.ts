@@ -6,12 +6,12 @@
 // a rule set the board cannot hold is reported as an error and the board
 // keeps the rules in force.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeCaptureFile } from '@netmirror/capgen';
 import type { FleetManagerHandle } from '@netmirror/fleet-manager';
 import { TopicTree } from '@netmirror/protocol';
-import { startAgent, type AgentProcess } from './support/agent-process.js';
+import { startEnrolledAgent, type AgentProcess } from './support/agent-process.js';
 import { startBoard, type BoardProcess } from './support/board.js';
 import {
   deployPolicy,
@@ -70,28 +70,15 @@ describe('an FPGA tap board programmed from the fleet manager', { timeout: 120_0
     writeCaptureFile({ path: capture, frames: 4000, seed: 33 });
     board = await startBoard({ board: BOARD, baud: 921600, out: [`mon0=pcap:${boardOut}`] });
     fm = await startEmbeddedFleetManager(tmp.path('fleet.db'), topics.root);
-    const { token } = await api('POST', '/enrollment-tokens', {
-      ttlSeconds: 600,
+    agent = await startEnrolledAgent({
+      api,
+      fleetUrl: fm.url,
+      dir: tmp.path('agent'),
+      deviceId: id,
       labels: { tier: 'hw' },
+      topicRoot: topics.root,
+      taps: [`fpga:${board.hostPort}?board=${BOARD}&baud=921600`],
     });
-    mkdirSync(tmp.path('agent'));
-    agent = startAgent(
-      tmp.path('agent/agent.json'),
-      {
-        deviceId: id,
-        stateDir: tmp.path('agent/state'),
-        fleet: { url: fm.url, enrollmentToken: token },
-        topicRoot: topics.root,
-        taps: [`fpga:${board.hostPort}?board=${BOARD}&baud=921600`],
-        httpPort: 0,
-        telemetrySeconds: 1,
-      },
-      { cwd: tmp.path('agent') },
-    );
-    await until(
-      'agent online',
-      async () => (await api('GET', `/devices/${id}`).catch(() => null))?.online,
-    );
   }, 60_000);
   afterEach((ctx) => {
     if (ctx.task.result?.state === 'fail')

@@ -3,11 +3,11 @@
 // capture, and under overload the kernel's drops reach the fleet manager's
 // telemetry and add up with what was delivered to what was offered.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetManagerHandle } from '@netmirror/fleet-manager';
 import { TopicTree } from '@netmirror/protocol';
-import { startAgent, type AgentProcess } from './support/agent-process.js';
+import { startEnrolledAgent, type AgentProcess } from './support/agent-process.js';
 import { readFrames, tempDir } from './support/frames.js';
 import {
   blastFromA,
@@ -67,29 +67,14 @@ describe.each([
   beforeAll(async () => {
     lab = await createTapLab();
     fm = await startEmbeddedFleetManager(tmp.path('fleet.db'), topics.root);
-    const { token } = await api('POST', '/enrollment-tokens', {
-      ttlSeconds: 600,
+    agent = await startEnrolledAgent({
+      api,
+      fleetUrl: fm.url,
+      dir: tmp.path('agent'),
+      deviceId: id,
       labels: { tier: 'live' },
-    });
-    mkdirSync(tmp.path('agent'));
-    agent = startAgent(
-      tmp.path('agent/agent.json'),
-      {
-        deviceId: id,
-        stateDir: tmp.path('agent/state'),
-        fleet: { url: fm.url, enrollmentToken: token },
-        topicRoot: topics.root,
-        taps: [tap(lab.tapIf)],
-        httpPort: 0,
-        telemetrySeconds: 1,
-      },
-      { cwd: tmp.path('agent') },
-    );
-    await until(
-      'agent online',
-      async () => (await api('GET', `/devices/${id}`).catch(() => null))?.online,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- agent stderr ---\n${agent.stderr().slice(-3000)}`);
+      topicRoot: topics.root,
+      taps: [tap(lab.tapIf)],
     });
   }, 60_000);
   afterEach((ctx) => {

@@ -5,8 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { NETMIRROR } from './run.js';
+import { until } from './until.js';
 
 export interface AgentProcess {
   child: ChildProcess;
@@ -81,4 +83,54 @@ export function startAgent(
   };
 
   return { child, stderr: () => err, waitFor, exited, stop };
+}
+
+export interface EnrolledAgentOptions {
+  /** The fleet manager's REST API and its base URL. */
+  api: (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>;
+  fleetUrl: string;
+  /** Where the agent keeps its configuration, state and working files (created). */
+  dir: string;
+  deviceId: string;
+  labels: Record<string, string>;
+  topicRoot: string;
+  taps: string[];
+}
+
+/**
+ * An agent enrolled with a fresh one-time token for `labels`, configured
+ * with `taps`, telemetry every second; resolves once the fleet manager shows
+ * it online (rejects with its stderr otherwise).
+ */
+export async function startEnrolledAgent(o: EnrolledAgentOptions): Promise<AgentProcess> {
+  const { token } = await o.api('POST', '/enrollment-tokens', {
+    ttlSeconds: 600,
+    labels: o.labels,
+  });
+  mkdirSync(o.dir, { recursive: true });
+  const agent = startAgent(
+    join(o.dir, 'agent.json'),
+    {
+      deviceId: o.deviceId,
+      stateDir: join(o.dir, 'state'),
+      fleet: { url: o.fleetUrl, enrollmentToken: token },
+      topicRoot: o.topicRoot,
+      taps: o.taps,
+      httpPort: 0,
+      telemetrySeconds: 1,
+    },
+    { cwd: o.dir },
+  );
+  await until(
+    `${o.deviceId} online`,
+    async () =>
+      (
+        (await o.api('GET', `/devices/${o.deviceId}`).catch(() => null)) as {
+          online?: boolean;
+        } | null
+      )?.online,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n--- agent stderr ---\n${agent.stderr().slice(-3000)}`);
+  });
+  return agent;
 }
