@@ -18,7 +18,7 @@ import { startFleetManager, type FleetManagerHandle } from '@netmirror/fleet-man
 import { boardProfilesDir, buildFirmwareImage, loadBoardProfile } from '@netmirror/fpga';
 import { ControlClient, TopicTree, type CommandProgress } from '@netmirror/protocol';
 import { startEnrolledAgent, type AgentProcess } from './support/agent-process.js';
-import { startBoard, type BoardProcess } from './support/board.js';
+import { startBoard, WEB_AND_DNS_TO_MON0, type BoardProcess } from './support/board.js';
 import { fleetApi, type Json } from './support/fleet-api.js';
 import { readFrames, tempDir } from './support/frames.js';
 import { mirror, NETMIRROR, run, type RunResult } from './support/run.js';
@@ -28,19 +28,7 @@ const BOARD = 'nm-tap-4x10g';
 const DEV_KEY = readFileSync(join(boardProfilesDir(), '../keys/netmirror-dev-2026.pem'), 'utf8');
 const REPLICA = 'fw-e2e';
 
-const RULES = {
-  destinations: { mon: 'board:mon0' },
-  rules: [
-    { name: 'not-backups', priority: 5, action: 'skip', match: { src: '10.1.2.0/24' } },
-    {
-      name: 'web',
-      priority: 10,
-      match: { protocol: 'tcp', port: [443, 80] },
-      destinations: ['mon'],
-    },
-    { name: 'dns', priority: 20, match: { protocol: 'udp', dstPort: 53 }, destinations: ['mon'] },
-  ],
-};
+const RULES = WEB_AND_DNS_TO_MON0;
 
 /** A signed image for the board; 160 kB of payload is about 2 s on the 921600-baud line. */
 function image(

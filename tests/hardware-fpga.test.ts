@@ -12,7 +12,7 @@ import { writeCaptureFile } from '@netmirror/capgen';
 import type { FleetManagerHandle } from '@netmirror/fleet-manager';
 import { TopicTree } from '@netmirror/protocol';
 import { startEnrolledAgent, type AgentProcess } from './support/agent-process.js';
-import { startBoard, type BoardProcess } from './support/board.js';
+import { startBoard, WEB_AND_DNS_TO_MON0, type BoardProcess } from './support/board.js';
 import {
   deployPolicy,
   fleetApi,
@@ -93,19 +93,7 @@ describe('an FPGA tap board programmed from the fleet manager', { timeout: 120_0
     tmp.remove();
   });
 
-  const V1 = {
-    destinations: { mon: 'board:mon0' },
-    rules: [
-      { name: 'not-backups', priority: 5, action: 'skip', match: { src: '10.1.2.0/24' } },
-      {
-        name: 'web',
-        priority: 10,
-        match: { protocol: 'tcp', port: [443, 80] },
-        destinations: ['mon'],
-      },
-      { name: 'dns', priority: 20, match: { protocol: 'udp', dstPort: 53 }, destinations: ['mon'] },
-    ],
-  };
+  const V1 = WEB_AND_DNS_TO_MON0;
   const V2 = {
     destinations: { mon: 'board:mon0' },
     rules: [

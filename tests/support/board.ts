@@ -102,3 +102,18 @@ export async function startBoard(options: BoardOptions): Promise<BoardProcess> {
     },
   };
 }
+
+/** A policy for a board: skip one subnet, web and DNS to mon0 (the hardware tests' v1). */
+export const WEB_AND_DNS_TO_MON0 = {
+  destinations: { mon: 'board:mon0' },
+  rules: [
+    { name: 'not-backups', priority: 5, action: 'skip', match: { src: '10.1.2.0/24' } },
+    {
+      name: 'web',
+      priority: 10,
+      match: { protocol: 'tcp', port: [443, 80] },
+      destinations: ['mon'],
+    },
+    { name: 'dns', priority: 20, match: { protocol: 'udp', dstPort: 53 }, destinations: ['mon'] },
+  ],
+};
