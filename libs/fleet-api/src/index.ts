@@ -3,7 +3,12 @@
 // (FleetServiceServer) and client (FleetServiceClient) are generated from
 // proto/ by generate.mjs; connectFleetApi() wraps the client in promises.
 export * from './generated/netmirror/fleet/v1/fleet.js';
-export { ACTOR_METADATA_KEY, FIELD_METADATA_KEY, FLEET_SERVICE_NAME } from './metadata.js';
+export {
+  ACTOR_METADATA_KEY,
+  FIELD_METADATA_KEY,
+  FLEET_SERVICE_NAME,
+  REASON_METADATA_KEY,
+} from './metadata.js';
 export {
   connectFleetApi,
   type FleetApi,

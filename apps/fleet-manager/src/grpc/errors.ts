@@ -1,10 +1,12 @@
 // Nest's HTTP exceptions, which the services throw, as gRPC statuses: the
 // REST status picks the code, the REST message becomes the details, and a
 // validation error's field travels in trailing metadata (x-netmirror-field)
-// as well as at the start of the message ("ttlSeconds: must be ...").
+// as well as at the start of the message ("ttlSeconds: must be ..."); a
+// body's machine-readable `reason` (a refused firmware image's) travels in
+// x-netmirror-reason.
 import { Metadata, status, type ServerErrorResponse } from '@grpc/grpc-js';
 import { HttpException } from '@nestjs/common';
-import { FIELD_METADATA_KEY } from '@netmirror/fleet-api';
+import { FIELD_METADATA_KEY, REASON_METADATA_KEY } from '@netmirror/fleet-api';
 
 const BY_HTTP_STATUS: Record<number, status> = {
   400: status.INVALID_ARGUMENT,
@@ -14,6 +16,7 @@ const BY_HTTP_STATUS: Record<number, status> = {
   409: status.ALREADY_EXISTS,
   410: status.FAILED_PRECONDITION,
   412: status.FAILED_PRECONDITION,
+  413: status.RESOURCE_EXHAUSTED, // what grpc-js itself answers to a message over its limit
   429: status.RESOURCE_EXHAUSTED,
   501: status.UNIMPLEMENTED,
   503: status.UNAVAILABLE,
@@ -33,14 +36,17 @@ export function toGrpcError(e: unknown): ServerErrorResponse {
     const body = e.getResponse();
     let message = e.message;
     let field: string | undefined;
+    let reason: string | undefined;
     if (typeof body === 'object' && body !== null) {
-      const b = body as { message?: unknown; field?: unknown };
+      const b = body as { message?: unknown; field?: unknown; reason?: unknown };
       if (typeof b.message === 'string') message = b.message;
       else if (Array.isArray(b.message)) message = b.message.join('; ');
       if (typeof b.field === 'string') field = b.field;
+      if (typeof b.reason === 'string') reason = b.reason;
     } else if (typeof body === 'string') message = body;
     const metadata = new Metadata();
     if (field !== undefined) metadata.set(FIELD_METADATA_KEY, field);
+    if (reason !== undefined) metadata.set(REASON_METADATA_KEY, reason);
     return grpcError(grpcCodeOf(e.getStatus()), message, metadata);
   }
   return grpcError(status.INTERNAL, e instanceof Error ? e.message : String(e));

@@ -649,6 +649,116 @@ export interface KeySet {
   keys: DataKey[];
 }
 
+export interface UploadFirmwareRequest {
+  /** The whole image file (format 1, signed), at most 8 MiB. */
+  image: Buffer;
+}
+
+/** An uploaded image's metadata (its bytes stay in the fleet manager). */
+export interface FirmwareImage {
+  id: string;
+  /** BOARD_ID from the image header, e.g. 4097 (0x1001). */
+  boardId: number;
+  /** The board profile with that id, whose keys verified the signature, e.g. "nm-tap-4x10g". */
+  boardProfile: string;
+  /** e.g. "1.2.0". */
+  version: string;
+  /** Bytes. */
+  size: number;
+  /** Lowercase hex SHA-256 of the image. */
+  sha256: string;
+  /** e.g. "netmirror-dev-2026". */
+  keyId: string;
+  /** The header's build time. */
+  builtAt?: Date | undefined;
+  createdBy: string;
+  createdAt?: Date | undefined;
+}
+
+export interface ListFirmwareRequest {
+}
+
+export interface ListFirmwareResponse {
+  /** Newest first. */
+  items: FirmwareImage[];
+}
+
+export interface GetFirmwareRequest {
+  /** A UUID. */
+  id: string;
+}
+
+export interface StartFirmwareUpdateRequest {
+  deviceId: string;
+  /** The image to install (FirmwareImage.id). */
+  imageId: string;
+  /** How long the device may take to start it: 10..3600, default 60. */
+  ttlSeconds?: number | undefined;
+}
+
+/** One firmware update of one device, as the device reported it. */
+export interface FirmwareUpdate {
+  id: string;
+  deviceId: string;
+  imageId: string;
+  /** The image's version. */
+  version: string;
+  /** "sent", "running", "installed", "rolled-back", "failed" or "expired". */
+  status: string;
+  /**
+   * Last progress phase: download, upload, verify, activate, confirm, done,
+   * rolled-back; unset before the first progress.
+   */
+  phase?:
+    | string
+    | undefined;
+  /** Bytes of the phase done (download, upload). */
+  bytes: number;
+  total: number;
+  message?:
+    | string
+    | undefined;
+  /** Board firmware before the update. */
+  previousVersion?:
+    | string
+    | undefined;
+  /** Board firmware after the update. */
+  runningVersion?:
+    | string
+    | undefined;
+  /** Upload offset an interrupted earlier upload was resumed from. */
+  resumedAt?:
+    | number
+    | undefined;
+  /** The command's expiry. */
+  expiresAt?: Date | undefined;
+  createdBy: string;
+  createdAt?:
+    | Date
+    | undefined;
+  /** Unset until the first progress. */
+  startedAt?: Date | undefined;
+  updatedAt?:
+    | Date
+    | undefined;
+  /** Unset while the update is sent or running. */
+  finishedAt?: Date | undefined;
+}
+
+export interface ListFirmwareUpdatesRequest {
+  deviceId: string;
+}
+
+export interface ListFirmwareUpdatesResponse {
+  /** Newest first, 100 at most. */
+  items: FirmwareUpdate[];
+}
+
+export interface GetFirmwareUpdateRequest {
+  deviceId: string;
+  updateId: string;
+}
+
 function createBaseDevicePublicKeys(): DevicePublicKeys {
   return { tls: "", x25519: "" };
 }
@@ -8996,6 +9106,1261 @@ export const KeySet: MessageFns<KeySet> = {
   },
 };
 
+function createBaseUploadFirmwareRequest(): UploadFirmwareRequest {
+  return { image: Buffer.alloc(0) };
+}
+
+export const UploadFirmwareRequest: MessageFns<UploadFirmwareRequest> = {
+  encode(message: UploadFirmwareRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image.length !== 0) {
+      writer.uint32(10).bytes(message.image);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadFirmwareRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadFirmwareRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadFirmwareRequest {
+    return { image: isSet(object.image) ? Buffer.from(bytesFromBase64(object.image)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: UploadFirmwareRequest): unknown {
+    const obj: any = {};
+    if (message.image.length !== 0) {
+      obj.image = base64FromBytes(message.image);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadFirmwareRequest>, I>>(base?: I): UploadFirmwareRequest {
+    return UploadFirmwareRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadFirmwareRequest>, I>>(object: I): UploadFirmwareRequest {
+    const message = createBaseUploadFirmwareRequest();
+    message.image = object.image ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseFirmwareImage(): FirmwareImage {
+  return {
+    id: "",
+    boardId: 0,
+    boardProfile: "",
+    version: "",
+    size: 0,
+    sha256: "",
+    keyId: "",
+    builtAt: undefined,
+    createdBy: "",
+    createdAt: undefined,
+  };
+}
+
+export const FirmwareImage: MessageFns<FirmwareImage> = {
+  encode(message: FirmwareImage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.boardId !== 0) {
+      writer.uint32(16).uint32(message.boardId);
+    }
+    if (message.boardProfile !== "") {
+      writer.uint32(26).string(message.boardProfile);
+    }
+    if (message.version !== "") {
+      writer.uint32(34).string(message.version);
+    }
+    if (message.size !== 0) {
+      writer.uint32(40).int32(message.size);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(50).string(message.sha256);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(58).string(message.keyId);
+    }
+    if (message.builtAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.builtAt), writer.uint32(66).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(74).string(message.createdBy);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FirmwareImage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFirmwareImage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.boardId = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.boardProfile = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.size = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.builtAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FirmwareImage {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      boardId: isSet(object.boardId)
+        ? globalThis.Number(object.boardId)
+        : isSet(object.board_id)
+        ? globalThis.Number(object.board_id)
+        : 0,
+      boardProfile: isSet(object.boardProfile)
+        ? globalThis.String(object.boardProfile)
+        : isSet(object.board_profile)
+        ? globalThis.String(object.board_profile)
+        : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      builtAt: isSet(object.builtAt)
+        ? fromJsonTimestamp(object.builtAt)
+        : isSet(object.built_at)
+        ? fromJsonTimestamp(object.built_at)
+        : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: FirmwareImage): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.boardId !== 0) {
+      obj.boardId = Math.round(message.boardId);
+    }
+    if (message.boardProfile !== "") {
+      obj.boardProfile = message.boardProfile;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.builtAt !== undefined) {
+      obj.builtAt = message.builtAt.toISOString();
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FirmwareImage>, I>>(base?: I): FirmwareImage {
+    return FirmwareImage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FirmwareImage>, I>>(object: I): FirmwareImage {
+    const message = createBaseFirmwareImage();
+    message.id = object.id ?? "";
+    message.boardId = object.boardId ?? 0;
+    message.boardProfile = object.boardProfile ?? "";
+    message.version = object.version ?? "";
+    message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    message.keyId = object.keyId ?? "";
+    message.builtAt = object.builtAt ?? undefined;
+    message.createdBy = object.createdBy ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListFirmwareRequest(): ListFirmwareRequest {
+  return {};
+}
+
+export const ListFirmwareRequest: MessageFns<ListFirmwareRequest> = {
+  encode(_: ListFirmwareRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFirmwareRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFirmwareRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListFirmwareRequest {
+    return {};
+  },
+
+  toJSON(_: ListFirmwareRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFirmwareRequest>, I>>(base?: I): ListFirmwareRequest {
+    return ListFirmwareRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFirmwareRequest>, I>>(_: I): ListFirmwareRequest {
+    const message = createBaseListFirmwareRequest();
+    return message;
+  },
+};
+
+function createBaseListFirmwareResponse(): ListFirmwareResponse {
+  return { items: [] };
+}
+
+export const ListFirmwareResponse: MessageFns<ListFirmwareResponse> = {
+  encode(message: ListFirmwareResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      FirmwareImage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFirmwareResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFirmwareResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(FirmwareImage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFirmwareResponse {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => FirmwareImage.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListFirmwareResponse): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => FirmwareImage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFirmwareResponse>, I>>(base?: I): ListFirmwareResponse {
+    return ListFirmwareResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFirmwareResponse>, I>>(object: I): ListFirmwareResponse {
+    const message = createBaseListFirmwareResponse();
+    message.items = object.items?.map((e) => FirmwareImage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetFirmwareRequest(): GetFirmwareRequest {
+  return { id: "" };
+}
+
+export const GetFirmwareRequest: MessageFns<GetFirmwareRequest> = {
+  encode(message: GetFirmwareRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFirmwareRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFirmwareRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetFirmwareRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: GetFirmwareRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetFirmwareRequest>, I>>(base?: I): GetFirmwareRequest {
+    return GetFirmwareRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetFirmwareRequest>, I>>(object: I): GetFirmwareRequest {
+    const message = createBaseGetFirmwareRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseStartFirmwareUpdateRequest(): StartFirmwareUpdateRequest {
+  return { deviceId: "", imageId: "", ttlSeconds: undefined };
+}
+
+export const StartFirmwareUpdateRequest: MessageFns<StartFirmwareUpdateRequest> = {
+  encode(message: StartFirmwareUpdateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.imageId !== "") {
+      writer.uint32(18).string(message.imageId);
+    }
+    if (message.ttlSeconds !== undefined) {
+      writer.uint32(24).int32(message.ttlSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartFirmwareUpdateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartFirmwareUpdateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ttlSeconds = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartFirmwareUpdateRequest {
+    return {
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: StartFirmwareUpdateRequest): unknown {
+    const obj: any = {};
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    if (message.ttlSeconds !== undefined) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartFirmwareUpdateRequest>, I>>(base?: I): StartFirmwareUpdateRequest {
+    return StartFirmwareUpdateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartFirmwareUpdateRequest>, I>>(object: I): StartFirmwareUpdateRequest {
+    const message = createBaseStartFirmwareUpdateRequest();
+    message.deviceId = object.deviceId ?? "";
+    message.imageId = object.imageId ?? "";
+    message.ttlSeconds = object.ttlSeconds ?? undefined;
+    return message;
+  },
+};
+
+function createBaseFirmwareUpdate(): FirmwareUpdate {
+  return {
+    id: "",
+    deviceId: "",
+    imageId: "",
+    version: "",
+    status: "",
+    phase: undefined,
+    bytes: 0,
+    total: 0,
+    message: undefined,
+    previousVersion: undefined,
+    runningVersion: undefined,
+    resumedAt: undefined,
+    expiresAt: undefined,
+    createdBy: "",
+    createdAt: undefined,
+    startedAt: undefined,
+    updatedAt: undefined,
+    finishedAt: undefined,
+  };
+}
+
+export const FirmwareUpdate: MessageFns<FirmwareUpdate> = {
+  encode(message: FirmwareUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.deviceId !== "") {
+      writer.uint32(18).string(message.deviceId);
+    }
+    if (message.imageId !== "") {
+      writer.uint32(26).string(message.imageId);
+    }
+    if (message.version !== "") {
+      writer.uint32(34).string(message.version);
+    }
+    if (message.status !== "") {
+      writer.uint32(42).string(message.status);
+    }
+    if (message.phase !== undefined) {
+      writer.uint32(50).string(message.phase);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(56).int32(message.bytes);
+    }
+    if (message.total !== 0) {
+      writer.uint32(64).int32(message.total);
+    }
+    if (message.message !== undefined) {
+      writer.uint32(74).string(message.message);
+    }
+    if (message.previousVersion !== undefined) {
+      writer.uint32(82).string(message.previousVersion);
+    }
+    if (message.runningVersion !== undefined) {
+      writer.uint32(90).string(message.runningVersion);
+    }
+    if (message.resumedAt !== undefined) {
+      writer.uint32(96).int32(message.resumedAt);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(106).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(114).string(message.createdBy);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(122).fork()).join();
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAt), writer.uint32(130).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(138).fork()).join();
+    }
+    if (message.finishedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.finishedAt), writer.uint32(146).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FirmwareUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFirmwareUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.phase = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.bytes = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.total = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.previousVersion = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.runningVersion = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.resumedAt = reader.int32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.startedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.finishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FirmwareUpdate {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      phase: isSet(object.phase) ? globalThis.String(object.phase) : undefined,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : undefined,
+      previousVersion: isSet(object.previousVersion)
+        ? globalThis.String(object.previousVersion)
+        : isSet(object.previous_version)
+        ? globalThis.String(object.previous_version)
+        : undefined,
+      runningVersion: isSet(object.runningVersion)
+        ? globalThis.String(object.runningVersion)
+        : isSet(object.running_version)
+        ? globalThis.String(object.running_version)
+        : undefined,
+      resumedAt: isSet(object.resumedAt)
+        ? globalThis.Number(object.resumedAt)
+        : isSet(object.resumed_at)
+        ? globalThis.Number(object.resumed_at)
+        : undefined,
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      startedAt: isSet(object.startedAt)
+        ? fromJsonTimestamp(object.startedAt)
+        : isSet(object.started_at)
+        ? fromJsonTimestamp(object.started_at)
+        : undefined,
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+      finishedAt: isSet(object.finishedAt)
+        ? fromJsonTimestamp(object.finishedAt)
+        : isSet(object.finished_at)
+        ? fromJsonTimestamp(object.finished_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: FirmwareUpdate): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.phase !== undefined) {
+      obj.phase = message.phase;
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.message !== undefined) {
+      obj.message = message.message;
+    }
+    if (message.previousVersion !== undefined) {
+      obj.previousVersion = message.previousVersion;
+    }
+    if (message.runningVersion !== undefined) {
+      obj.runningVersion = message.runningVersion;
+    }
+    if (message.resumedAt !== undefined) {
+      obj.resumedAt = Math.round(message.resumedAt);
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.startedAt !== undefined) {
+      obj.startedAt = message.startedAt.toISOString();
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    if (message.finishedAt !== undefined) {
+      obj.finishedAt = message.finishedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FirmwareUpdate>, I>>(base?: I): FirmwareUpdate {
+    return FirmwareUpdate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FirmwareUpdate>, I>>(object: I): FirmwareUpdate {
+    const message = createBaseFirmwareUpdate();
+    message.id = object.id ?? "";
+    message.deviceId = object.deviceId ?? "";
+    message.imageId = object.imageId ?? "";
+    message.version = object.version ?? "";
+    message.status = object.status ?? "";
+    message.phase = object.phase ?? undefined;
+    message.bytes = object.bytes ?? 0;
+    message.total = object.total ?? 0;
+    message.message = object.message ?? undefined;
+    message.previousVersion = object.previousVersion ?? undefined;
+    message.runningVersion = object.runningVersion ?? undefined;
+    message.resumedAt = object.resumedAt ?? undefined;
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.createdBy = object.createdBy ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    message.startedAt = object.startedAt ?? undefined;
+    message.updatedAt = object.updatedAt ?? undefined;
+    message.finishedAt = object.finishedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListFirmwareUpdatesRequest(): ListFirmwareUpdatesRequest {
+  return { deviceId: "" };
+}
+
+export const ListFirmwareUpdatesRequest: MessageFns<ListFirmwareUpdatesRequest> = {
+  encode(message: ListFirmwareUpdatesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFirmwareUpdatesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFirmwareUpdatesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFirmwareUpdatesRequest {
+    return {
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListFirmwareUpdatesRequest): unknown {
+    const obj: any = {};
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFirmwareUpdatesRequest>, I>>(base?: I): ListFirmwareUpdatesRequest {
+    return ListFirmwareUpdatesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFirmwareUpdatesRequest>, I>>(object: I): ListFirmwareUpdatesRequest {
+    const message = createBaseListFirmwareUpdatesRequest();
+    message.deviceId = object.deviceId ?? "";
+    return message;
+  },
+};
+
+function createBaseListFirmwareUpdatesResponse(): ListFirmwareUpdatesResponse {
+  return { items: [] };
+}
+
+export const ListFirmwareUpdatesResponse: MessageFns<ListFirmwareUpdatesResponse> = {
+  encode(message: ListFirmwareUpdatesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      FirmwareUpdate.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFirmwareUpdatesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFirmwareUpdatesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(FirmwareUpdate.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFirmwareUpdatesResponse {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => FirmwareUpdate.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListFirmwareUpdatesResponse): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => FirmwareUpdate.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFirmwareUpdatesResponse>, I>>(base?: I): ListFirmwareUpdatesResponse {
+    return ListFirmwareUpdatesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFirmwareUpdatesResponse>, I>>(object: I): ListFirmwareUpdatesResponse {
+    const message = createBaseListFirmwareUpdatesResponse();
+    message.items = object.items?.map((e) => FirmwareUpdate.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetFirmwareUpdateRequest(): GetFirmwareUpdateRequest {
+  return { deviceId: "", updateId: "" };
+}
+
+export const GetFirmwareUpdateRequest: MessageFns<GetFirmwareUpdateRequest> = {
+  encode(message: GetFirmwareUpdateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.updateId !== "") {
+      writer.uint32(18).string(message.updateId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFirmwareUpdateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFirmwareUpdateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updateId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetFirmwareUpdateRequest {
+    return {
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+      updateId: isSet(object.updateId)
+        ? globalThis.String(object.updateId)
+        : isSet(object.update_id)
+        ? globalThis.String(object.update_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetFirmwareUpdateRequest): unknown {
+    const obj: any = {};
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    if (message.updateId !== "") {
+      obj.updateId = message.updateId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetFirmwareUpdateRequest>, I>>(base?: I): GetFirmwareUpdateRequest {
+    return GetFirmwareUpdateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetFirmwareUpdateRequest>, I>>(object: I): GetFirmwareUpdateRequest {
+    const message = createBaseGetFirmwareUpdateRequest();
+    message.deviceId = object.deviceId ?? "";
+    message.updateId = object.updateId ?? "";
+    return message;
+  },
+};
+
 /** ---- devices ---- */
 export type FleetServiceService = typeof FleetServiceService;
 export const FleetServiceService = {
@@ -9339,6 +10704,82 @@ export const FleetServiceService = {
     responseSerialize: (value: KeySet): Buffer => Buffer.from(KeySet.encode(value).finish()),
     responseDeserialize: (value: Buffer): KeySet => KeySet.decode(value),
   },
+  /**
+   * POST /firmware: checked as the board checks it, then stored. A refused
+   * image is INVALID_ARGUMENT with REST's message; its reason (header, crc,
+   * board, key, signature, size) is in trailing metadata x-netmirror-reason.
+   * The same image twice is ALREADY_EXISTS; over 8 MiB, RESOURCE_EXHAUSTED.
+   */
+  uploadFirmware: {
+    path: "/netmirror.fleet.v1.FleetService/UploadFirmware" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadFirmwareRequest): Buffer =>
+      Buffer.from(UploadFirmwareRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadFirmwareRequest => UploadFirmwareRequest.decode(value),
+    responseSerialize: (value: FirmwareImage): Buffer => Buffer.from(FirmwareImage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FirmwareImage => FirmwareImage.decode(value),
+  },
+  /** GET /firmware: metadata only, newest first. */
+  listFirmware: {
+    path: "/netmirror.fleet.v1.FleetService/ListFirmware" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListFirmwareRequest): Buffer => Buffer.from(ListFirmwareRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListFirmwareRequest => ListFirmwareRequest.decode(value),
+    responseSerialize: (value: ListFirmwareResponse): Buffer =>
+      Buffer.from(ListFirmwareResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListFirmwareResponse => ListFirmwareResponse.decode(value),
+  },
+  /** GET /firmware/{id}: metadata only; operators get no bytes back. */
+  getFirmware: {
+    path: "/netmirror.fleet.v1.FleetService/GetFirmware" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetFirmwareRequest): Buffer => Buffer.from(GetFirmwareRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetFirmwareRequest => GetFirmwareRequest.decode(value),
+    responseSerialize: (value: FirmwareImage): Buffer => Buffer.from(FirmwareImage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FirmwareImage => FirmwareImage.decode(value),
+  },
+  /**
+   * POST /devices/{id}/firmware-updates: sends firmware.install to the
+   * device, whose download URL is based on the publicUrl option, else on the
+   * REST API's own address. ALREADY_EXISTS when the device is offline or an
+   * update of it is under way.
+   */
+  startFirmwareUpdate: {
+    path: "/netmirror.fleet.v1.FleetService/StartFirmwareUpdate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartFirmwareUpdateRequest): Buffer =>
+      Buffer.from(StartFirmwareUpdateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartFirmwareUpdateRequest => StartFirmwareUpdateRequest.decode(value),
+    responseSerialize: (value: FirmwareUpdate): Buffer => Buffer.from(FirmwareUpdate.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FirmwareUpdate => FirmwareUpdate.decode(value),
+  },
+  /** GET /devices/{id}/firmware-updates (newest first, 100 at most) */
+  listFirmwareUpdates: {
+    path: "/netmirror.fleet.v1.FleetService/ListFirmwareUpdates" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListFirmwareUpdatesRequest): Buffer =>
+      Buffer.from(ListFirmwareUpdatesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListFirmwareUpdatesRequest => ListFirmwareUpdatesRequest.decode(value),
+    responseSerialize: (value: ListFirmwareUpdatesResponse): Buffer =>
+      Buffer.from(ListFirmwareUpdatesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListFirmwareUpdatesResponse => ListFirmwareUpdatesResponse.decode(value),
+  },
+  /** GET /devices/{id}/firmware-updates/{update_id} */
+  getFirmwareUpdate: {
+    path: "/netmirror.fleet.v1.FleetService/GetFirmwareUpdate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetFirmwareUpdateRequest): Buffer =>
+      Buffer.from(GetFirmwareUpdateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetFirmwareUpdateRequest => GetFirmwareUpdateRequest.decode(value),
+    responseSerialize: (value: FirmwareUpdate): Buffer => Buffer.from(FirmwareUpdate.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FirmwareUpdate => FirmwareUpdate.decode(value),
+  },
 } as const;
 
 export interface FleetServiceServer extends UntypedServiceImplementation {
@@ -9409,6 +10850,28 @@ export interface FleetServiceServer extends UntypedServiceImplementation {
   listKeys: handleUnaryCall<ListKeysRequest, KeySet>;
   /** POST /keys/rotate: the new set, delivered to every device. */
   rotateKeys: handleUnaryCall<RotateKeysRequest, KeySet>;
+  /**
+   * POST /firmware: checked as the board checks it, then stored. A refused
+   * image is INVALID_ARGUMENT with REST's message; its reason (header, crc,
+   * board, key, signature, size) is in trailing metadata x-netmirror-reason.
+   * The same image twice is ALREADY_EXISTS; over 8 MiB, RESOURCE_EXHAUSTED.
+   */
+  uploadFirmware: handleUnaryCall<UploadFirmwareRequest, FirmwareImage>;
+  /** GET /firmware: metadata only, newest first. */
+  listFirmware: handleUnaryCall<ListFirmwareRequest, ListFirmwareResponse>;
+  /** GET /firmware/{id}: metadata only; operators get no bytes back. */
+  getFirmware: handleUnaryCall<GetFirmwareRequest, FirmwareImage>;
+  /**
+   * POST /devices/{id}/firmware-updates: sends firmware.install to the
+   * device, whose download URL is based on the publicUrl option, else on the
+   * REST API's own address. ALREADY_EXISTS when the device is offline or an
+   * update of it is under way.
+   */
+  startFirmwareUpdate: handleUnaryCall<StartFirmwareUpdateRequest, FirmwareUpdate>;
+  /** GET /devices/{id}/firmware-updates (newest first, 100 at most) */
+  listFirmwareUpdates: handleUnaryCall<ListFirmwareUpdatesRequest, ListFirmwareUpdatesResponse>;
+  /** GET /devices/{id}/firmware-updates/{update_id} */
+  getFirmwareUpdate: handleUnaryCall<GetFirmwareUpdateRequest, FirmwareUpdate>;
 }
 
 export interface FleetServiceClient extends Client {
@@ -9924,6 +11387,112 @@ export interface FleetServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: KeySet) => void,
   ): ClientUnaryCall;
+  /**
+   * POST /firmware: checked as the board checks it, then stored. A refused
+   * image is INVALID_ARGUMENT with REST's message; its reason (header, crc,
+   * board, key, signature, size) is in trailing metadata x-netmirror-reason.
+   * The same image twice is ALREADY_EXISTS; over 8 MiB, RESOURCE_EXHAUSTED.
+   */
+  uploadFirmware(
+    request: UploadFirmwareRequest,
+    callback: (error: ServiceError | null, response: FirmwareImage) => void,
+  ): ClientUnaryCall;
+  uploadFirmware(
+    request: UploadFirmwareRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FirmwareImage) => void,
+  ): ClientUnaryCall;
+  uploadFirmware(
+    request: UploadFirmwareRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FirmwareImage) => void,
+  ): ClientUnaryCall;
+  /** GET /firmware: metadata only, newest first. */
+  listFirmware(
+    request: ListFirmwareRequest,
+    callback: (error: ServiceError | null, response: ListFirmwareResponse) => void,
+  ): ClientUnaryCall;
+  listFirmware(
+    request: ListFirmwareRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListFirmwareResponse) => void,
+  ): ClientUnaryCall;
+  listFirmware(
+    request: ListFirmwareRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListFirmwareResponse) => void,
+  ): ClientUnaryCall;
+  /** GET /firmware/{id}: metadata only; operators get no bytes back. */
+  getFirmware(
+    request: GetFirmwareRequest,
+    callback: (error: ServiceError | null, response: FirmwareImage) => void,
+  ): ClientUnaryCall;
+  getFirmware(
+    request: GetFirmwareRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FirmwareImage) => void,
+  ): ClientUnaryCall;
+  getFirmware(
+    request: GetFirmwareRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FirmwareImage) => void,
+  ): ClientUnaryCall;
+  /**
+   * POST /devices/{id}/firmware-updates: sends firmware.install to the
+   * device, whose download URL is based on the publicUrl option, else on the
+   * REST API's own address. ALREADY_EXISTS when the device is offline or an
+   * update of it is under way.
+   */
+  startFirmwareUpdate(
+    request: StartFirmwareUpdateRequest,
+    callback: (error: ServiceError | null, response: FirmwareUpdate) => void,
+  ): ClientUnaryCall;
+  startFirmwareUpdate(
+    request: StartFirmwareUpdateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FirmwareUpdate) => void,
+  ): ClientUnaryCall;
+  startFirmwareUpdate(
+    request: StartFirmwareUpdateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FirmwareUpdate) => void,
+  ): ClientUnaryCall;
+  /** GET /devices/{id}/firmware-updates (newest first, 100 at most) */
+  listFirmwareUpdates(
+    request: ListFirmwareUpdatesRequest,
+    callback: (error: ServiceError | null, response: ListFirmwareUpdatesResponse) => void,
+  ): ClientUnaryCall;
+  listFirmwareUpdates(
+    request: ListFirmwareUpdatesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListFirmwareUpdatesResponse) => void,
+  ): ClientUnaryCall;
+  listFirmwareUpdates(
+    request: ListFirmwareUpdatesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListFirmwareUpdatesResponse) => void,
+  ): ClientUnaryCall;
+  /** GET /devices/{id}/firmware-updates/{update_id} */
+  getFirmwareUpdate(
+    request: GetFirmwareUpdateRequest,
+    callback: (error: ServiceError | null, response: FirmwareUpdate) => void,
+  ): ClientUnaryCall;
+  getFirmwareUpdate(
+    request: GetFirmwareUpdateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FirmwareUpdate) => void,
+  ): ClientUnaryCall;
+  getFirmwareUpdate(
+    request: GetFirmwareUpdateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FirmwareUpdate) => void,
+  ): ClientUnaryCall;
 }
 
 export const FleetServiceClient = makeGenericClientConstructor(
@@ -9934,6 +11503,14 @@ export const FleetServiceClient = makeGenericClientConstructor(
   service: typeof FleetServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
