@@ -3,12 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_ROOT } from '@netmirror/protocol';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication, LogLevel } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import type { BrokerConfig, FleetCaConfig, FleetConfig } from './config.js';
 import { BrokerService } from './broker/broker.service.js';
+import { listeningUrl } from './common/listening-url.js';
 import type { CertificateAuthority } from './enrollment/certificate-authority.js';
 import { DEFAULT_DEVICE_CERTIFICATE_VALID_DAYS } from './enrollment/crypto-certificate-authority.js';
 import { MetricsService } from './health/metrics.service.js';
@@ -139,12 +140,11 @@ export async function startFleetManager(options: FleetManagerOptions): Promise<F
     await app.close();
     throw e;
   }
-  const address = app.getHttpServer().address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const server = app.getHttpServer() as Server;
   const broker = app.get(BrokerService).info();
   return {
-    url: `http://${host}:${address.port}`,
-    httpPort: address.port,
+    url: listeningUrl(server)!,
+    httpPort: (server.address() as AddressInfo).port,
     broker,
     grpcUrl: app.get(GrpcServer).url(),
     close: () => app.close(),

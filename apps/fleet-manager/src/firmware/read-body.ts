@@ -14,8 +14,7 @@ export async function readOctetStream(req: IncomingMessage, max: number): Promis
     throw new UnsupportedMediaTypeException(
       `send the image as application/octet-stream (got ${type || 'no content type'})`,
     );
-  const tooLarge = (): PayloadTooLargeException =>
-    new PayloadTooLargeException(`an image is at most ${max} bytes`);
+  const tooLarge = (): PayloadTooLargeException => imageTooLarge(max);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) throw tooLarge();
   const chunks: Buffer[] = [];
@@ -27,4 +26,9 @@ export async function readOctetStream(req: IncomingMessage, max: number): Promis
   }
   if (size === 0) throw new BadRequestException('empty body: send the image');
   return Buffer.concat(chunks, size);
+}
+
+/** 413 for an image past the limit (REST's body, gRPC's UploadFirmware: the same words). */
+export function imageTooLarge(max: number): PayloadTooLargeException {
+  return new PayloadTooLargeException(`an image is at most ${max} bytes`);
 }

@@ -7,6 +7,7 @@ import { AuditModule } from '../audit/audit.module.js';
 import { DeviceStateModule } from '../device-state/device-state.module.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { EnrollmentModule } from '../enrollment/enrollment.module.js';
+import { FirmwareModule } from '../firmware/firmware.module.js';
 import { HealthModule } from '../health/health.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { PoliciesModule } from '../policies/policies.module.js';
@@ -17,6 +18,7 @@ import { AuditGrpc } from './audit.grpc.js';
 import { DeviceStateGrpc } from './device-state.grpc.js';
 import { DevicesGrpc } from './devices.grpc.js';
 import { EnrollmentGrpc } from './enrollment.grpc.js';
+import { FirmwareGrpc } from './firmware.grpc.js';
 import { GrpcServer } from './grpc.server.js';
 import { HealthGrpc } from './health.grpc.js';
 import { KeysGrpc } from './keys.grpc.js';
@@ -36,6 +38,7 @@ import { TelemetryGrpc } from './telemetry.grpc.js';
     TelemetryModule,
     AlertsModule,
     KeysModule,
+    FirmwareModule,
   ],
   providers: [
     DevicesGrpc,
@@ -48,6 +51,7 @@ import { TelemetryGrpc } from './telemetry.grpc.js';
     TelemetryGrpc,
     AlertsGrpc,
     KeysGrpc,
+    FirmwareGrpc,
     GrpcServer,
   ],
   exports: [GrpcServer],

@@ -12,11 +12,13 @@ import {
 } from '@nestjs/common';
 import { FleetServiceService, type FleetServiceServer } from '@netmirror/fleet-api';
 import { FLEET_CONFIG, type FleetConfig } from '../config.js';
+import { MAX_IMAGE_BYTES } from '../firmware/firmware-images.service.js';
 import { AlertsGrpc } from './alerts.grpc.js';
 import { AuditGrpc } from './audit.grpc.js';
 import { DeviceStateGrpc } from './device-state.grpc.js';
 import { DevicesGrpc } from './devices.grpc.js';
 import { EnrollmentGrpc } from './enrollment.grpc.js';
+import { FirmwareGrpc } from './firmware.grpc.js';
 import { HealthGrpc } from './health.grpc.js';
 import { KeysGrpc } from './keys.grpc.js';
 import { PoliciesGrpc } from './policies.grpc.js';
@@ -25,6 +27,13 @@ import { TelemetryGrpc } from './telemetry.grpc.js';
 
 /** How long shutdown waits for calls in flight before cutting them off. */
 const DRAIN_MS = 5000;
+/**
+ * The largest request taken (grpc-js's default is 4 MiB): an UploadFirmware
+ * of the largest image REST takes, plus room for its envelope. A larger one
+ * is refused by grpc-js with RESOURCE_EXHAUSTED before it is read whole; one
+ * just over MAX_IMAGE_BYTES by the handler, with RESOURCE_EXHAUSTED too.
+ */
+const MAX_REQUEST_BYTES = MAX_IMAGE_BYTES + 64 * 1024;
 
 @Injectable()
 export class GrpcServer
@@ -46,6 +55,7 @@ export class GrpcServer
     @Inject(TelemetryGrpc) private readonly telemetry: TelemetryGrpc,
     @Inject(AlertsGrpc) private readonly alerts: AlertsGrpc,
     @Inject(KeysGrpc) private readonly keys: KeysGrpc,
+    @Inject(FirmwareGrpc) private readonly firmware: FirmwareGrpc,
   ) {}
 
   /** Every RPC of FleetService (tsc checks none is missing). */
@@ -61,6 +71,7 @@ export class GrpcServer
       ...this.telemetry.handlers(),
       ...this.alerts.handlers(),
       ...this.keys.handlers(),
+      ...this.firmware.handlers(),
     };
   }
 
@@ -72,7 +83,7 @@ export class GrpcServer
   async onApplicationBootstrap(): Promise<void> {
     const cfg = this.config.grpc;
     if (!cfg) return;
-    const server = new Server();
+    const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
     server.addService(FleetServiceService, this.implementation());
     const host = cfg.host.includes(':') && !cfg.host.startsWith('[') ? `[${cfg.host}]` : cfg.host;
     const port = await new Promise<number>((resolve, reject) =>

@@ -3,7 +3,9 @@
 // simulated appliance on the real broker; on SQLite + embedded aedes and on
 // PostgreSQL + Mosquitto. Each area is checked against the REST API: the
 // same call gives the same result, the same audit rows and the same error.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { createCsr, devicePublicKeysPem, generateDeviceKeys } from '@netmirror/crypto';
 import {
@@ -11,9 +13,11 @@ import {
   FIELD_METADATA_KEY,
   FleetServiceClient,
   GetDeviceRequest,
+  REASON_METADATA_KEY,
   type FleetApi,
 } from '@netmirror/fleet-api';
-import { TopicTree } from '@netmirror/protocol';
+import { boardProfilesDir, buildFirmwareImage, loadBoardProfile } from '@netmirror/fpga';
+import { ControlClient, readFirmwareInstallArgs, TopicTree } from '@netmirror/protocol';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleetManager, type FleetManagerHandle } from '../main.js';
@@ -35,6 +39,21 @@ const SPEC_V2 = {
     { name: 'dns', priority: 10, match: { protocol: 'udp', port: 53 }, destinations: ['lake'] },
   ],
 };
+
+const DEV_KEY = readFileSync(join(boardProfilesDir(), '../keys/netmirror-dev-2026.pem'), 'utf8');
+let buildTime = 1_796_000_000;
+
+/** A signed image for the nm-tap-4x10g (each call other bytes: no upload is a duplicate). */
+function firmwareImage(): Buffer {
+  return buildFirmwareImage({
+    boardId: loadBoardProfile('nm-tap-4x10g').boardId,
+    version: { major: 1, minor: 2, patch: 0 },
+    payload: Buffer.alloc(4096, 1),
+    buildTime: buildTime++,
+    keyId: 'netmirror-dev-2026',
+    privateKey: DEV_KEY,
+  });
+}
 
 /** A gRPC message as REST would give it: Dates as ISO text, unset fields absent. */
 function plain(v: unknown): Json {
@@ -59,6 +78,8 @@ interface GrpcFailure {
   code: status;
   details: string;
   field: string | undefined;
+  /** x-netmirror-reason (a refused firmware image's). */
+  reason?: string;
 }
 
 async function failure(p: Promise<unknown>): Promise<GrpcFailure> {
@@ -67,10 +88,12 @@ async function failure(p: Promise<unknown>): Promise<GrpcFailure> {
   } catch (e) {
     const err = e as ServiceError;
     const field = err.metadata?.get(FIELD_METADATA_KEY)[0];
+    const reason = err.metadata?.get(REASON_METADATA_KEY)[0];
     return {
       code: err.code,
       details: err.details,
       field: field === undefined ? undefined : String(field),
+      reason: reason === undefined ? undefined : String(reason),
     };
   }
   throw new Error('the call succeeded; an error was expected');
@@ -786,6 +809,163 @@ describe.each(TEST_STACKS)('gRPC API on $name', { timeout: 30_000 }, ({ db: make
       expect((await rest('GET', '/policies/g-stuck')).status).toBe(404);
       expect((await failure(grpc.deletePolicy({ name: 'g-stuck' }))).code).toBe(status.NOT_FOUND);
     });
+  });
+
+  it('uploads, lists and gets firmware and starts updates as REST does', async () => {
+    const postImage = async (bytes: Buffer): Promise<{ status: number; body: Json }> => {
+      const res = await fetch(`${fm.url}/firmware`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', 'x-netmirror-actor': 'alice' },
+        body: bytes,
+      });
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+
+    const img = firmwareImage();
+    const uploaded = await grpc.uploadFirmware({ image: img });
+    expect(uploaded).toMatchObject({
+      boardId: loadBoardProfile('nm-tap-4x10g').boardId,
+      boardProfile: 'nm-tap-4x10g',
+      version: '1.2.0',
+      size: img.length,
+      sha256: createHash('sha256').update(img).digest('hex'),
+      keyId: 'netmirror-dev-2026',
+      createdBy: 'operator:bob',
+    });
+    expect(plain(uploaded)).toEqual(body(await rest('GET', `/firmware/${uploaded.id}`)));
+    expect(plain(await grpc.getFirmware({ id: uploaded.id }))).toEqual(plain(uploaded));
+    const viaRest = (await postImage(firmwareImage())).body;
+    const listed = await grpc.listFirmware();
+    expect(listed.items.map((i) => i.id)).toEqual([viaRest.id, uploaded.id]);
+    expect(plain(listed)).toEqual(body(await rest('GET', '/firmware')));
+    const [row] = (await grpc.listAudit({ limit: 1, target: `firmware:${uploaded.id}` })).items;
+    expect(row).toMatchObject({ action: 'firmware.upload', actor: 'operator:bob' });
+
+    // Refusals: REST's status and message; the reason REST puts in its body.
+    expect(await failure(grpc.uploadFirmware({ image: img }))).toEqual({
+      code: status.ALREADY_EXISTS,
+      details: `this image was uploaded already, as ${uploaded.id}`,
+      field: undefined,
+      reason: undefined,
+    });
+    const tampered = firmwareImage();
+    tampered[tampered.length - 1] ^= 1;
+    const restRefusal = await postImage(tampered);
+    expect(restRefusal.status).toBe(400);
+    expect(await failure(grpc.uploadFirmware({ image: tampered }))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'firmware image refused: bad signature (key "netmirror-dev-2026")',
+      field: undefined,
+      reason: 'signature',
+    });
+    expect(restRefusal.body).toMatchObject({
+      reason: 'signature',
+      message: 'firmware image refused: bad signature (key "netmirror-dev-2026")',
+    });
+    expect(await failure(grpc.uploadFirmware({ image: Buffer.alloc(500, 7) }))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      reason: 'header',
+    });
+    expect(await failure(grpc.uploadFirmware({}))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      field: 'image',
+    });
+    // REST's 8 MiB: just past it, the handler's 413; far past it, grpc-js's own limit.
+    const limit = 8 * 1024 * 1024;
+    expect(await failure(grpc.uploadFirmware({ image: Buffer.alloc(limit + 1) }))).toMatchObject({
+      code: status.RESOURCE_EXHAUSTED,
+      details: `an image is at most ${limit} bytes`,
+    });
+    expect(
+      (await failure(grpc.uploadFirmware({ image: Buffer.alloc(9 * 1024 * 1024) }))).code,
+    ).toBe(status.RESOURCE_EXHAUSTED);
+    expect(await failure(grpc.getFirmware({ id: 'nope' }))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      field: 'id',
+    });
+    expect((await rest('GET', '/firmware/nope')).status).toBe(400);
+    expect((await failure(grpc.getFirmware({ id: randomUUID() }))).code).toBe(status.NOT_FOUND);
+
+    // Updates: an unknown device, an offline one, bad fields; all as REST answers them.
+    const unknown = await failure(
+      grpc.startFirmwareUpdate({ deviceId: 'nope', imageId: uploaded.id }),
+    );
+    const restUnknown = await rest('POST', '/devices/nope/firmware-updates', {
+      imageId: uploaded.id,
+    });
+    expect(restUnknown.status).toBe(404);
+    expect(unknown).toMatchObject({ code: status.NOT_FOUND, details: body(restUnknown).message });
+    const offline = await failure(
+      grpc.startFirmwareUpdate({ deviceId: 'g-edge-01', imageId: uploaded.id }),
+    );
+    expect(offline.code).toBe(status.ALREADY_EXISTS);
+    expect(offline.details).toMatch(/is offline/);
+    expect(await failure(grpc.startFirmwareUpdate({ deviceId: 'g-edge-01' }))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'imageId: is required',
+      field: 'imageId',
+    });
+    expect(
+      await failure(
+        grpc.startFirmwareUpdate({ deviceId: 'g-edge-01', imageId: uploaded.id, ttlSeconds: 5 }),
+      ),
+    ).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'ttlSeconds' });
+    expect(await grpc.listFirmwareUpdates({ deviceId: 'g-edge-01' })).toEqual({ items: [] });
+    expect(
+      (await failure(grpc.getFirmwareUpdate({ deviceId: 'g-edge-01', updateId: 'nope' }))).code,
+    ).toBe(status.NOT_FOUND);
+
+    // A device online: the command's URL is the REST API's own (no publicUrl here), and works.
+    await enroll('g-fw', {});
+    let url = '';
+    const device = await ControlClient.connect({
+      url: fm.broker.url,
+      clientId: 'g-fw',
+      presence: { deviceId: 'g-fw' },
+      topics,
+      logger: { info: () => undefined, warn: () => undefined },
+    });
+    try {
+      await device.handleCommands('g-fw', async (cmd) => {
+        const args = readFirmwareInstallArgs(cmd.args);
+        if (!args.ok) throw new Error(args.reason);
+        url = args.message.url;
+        const res = await fetch(url);
+        const got = createHash('sha256')
+          .update(Buffer.from(await res.arrayBuffer()))
+          .digest('hex');
+        throw new Error(`downloaded ${res.status} ${got === args.message.sha256 ? 'ok' : 'bad'}`);
+      });
+      await until('g-fw online', async () => (await grpc.getDevice({ id: 'g-fw' })).online);
+      const started = await grpc.startFirmwareUpdate({
+        deviceId: 'g-fw',
+        imageId: uploaded.id,
+        ttlSeconds: 120,
+      });
+      expect(started).toMatchObject({
+        deviceId: 'g-fw',
+        imageId: uploaded.id,
+        version: '1.2.0',
+        status: 'sent',
+        createdBy: 'operator:bob',
+        finishedAt: undefined,
+      });
+      expect(started.expiresAt!.getTime() - started.createdAt!.getTime()).toBe(120_000);
+      const failed = await until('update failed', async () => {
+        const u = await grpc.getFirmwareUpdate({ deviceId: 'g-fw', updateId: started.id });
+        return u.status === 'failed' ? u : null;
+      });
+      expect(url).toMatch(new RegExp(`^${fm.url}/firmware/${uploaded.id}/image\\?token=nmfw_`));
+      expect(failed.message).toBe('downloaded 200 ok');
+      expect(plain(failed)).toEqual(
+        restShape(body(await rest('GET', `/devices/g-fw/firmware-updates/${started.id}`))),
+      );
+      expect(plain(await grpc.listFirmwareUpdates({ deviceId: 'g-fw' }))).toEqual(
+        restShape(body(await rest('GET', '/devices/g-fw/firmware-updates'))),
+      );
+    } finally {
+      await device.close();
+    }
   });
 });
 
