@@ -1,4 +1,4 @@
-import type { BoardProfile, FirmwareProgress, FirmwareReport, PortCounters } from '@netmirror/fpga';
+import type { BoardProfile, FirmwareProgress, FirmwareReport } from '@netmirror/fpga';
 import {
   BoardClient,
   BoardError,
@@ -12,6 +12,8 @@ import type { MirrorRule } from '@netmirror/rules';
 import { compileRulesTcam, parseDestination } from '@netmirror/rules';
 import { LinkError, openSerialTransport, SerialLink } from '@netmirror/serial-link';
 import type { CaptureSession, MirrorConfig, MirrorSummary } from '../pipeline/index.js';
+import { PortCounts } from './port-counts.js';
+import type { PortCounterKey } from './port-counts.js';
 import { newPipelineCounters, PendingConfiguration } from '../pipeline/index.js';
 
 /** How often the board's counters are read while running. */
@@ -96,10 +98,7 @@ export class FpgaTapSession implements CaptureSession {
   private startedAt = 0;
   /** The configuration on the board, and which rule each of its entries belongs to. */
   private applied: { config: MirrorConfig; entryRules: number[] } | null = null;
-  /** Last counters read, the board's counts when this session started, and counts from before a board restart. */
-  private ports: PortCounters[] = [];
-  private base: PortCounters[] = [];
-  private carried: PortCounters[] = [];
+  private readonly counts: PortCounts;
   private ruleHits: number[] = [];
   private boardRestarted = false;
   private lastError: string | null = null;
@@ -118,6 +117,7 @@ export class FpgaTapSession implements CaptureSession {
         `${source.uri}: a hardware tap takes no --filter; put the match in the rules`,
       );
     this.outPortsOf(config); // destinations checked up front
+    this.counts = new PortCounts(source.profile.ports.length);
   }
 
   stop(): void {
@@ -219,7 +219,7 @@ export class FpgaTapSession implements CaptureSession {
         this.link = link;
         this.client = client;
         this.boardRestarted = false;
-        this.base = await client.portCounters();
+        this.counts.startFrom(await client.portCounters());
         return;
       } catch (e) {
         this.noteError(e);
@@ -238,9 +238,8 @@ export class FpgaTapSession implements CaptureSession {
     this.link = null;
     this.client = null;
     await old?.close().catch(() => undefined);
-    this.carryCounts();
     try {
-      await this.connect(); // counts from the board's counters as they are now
+      await this.connect(); // counts on from the board's counters as they are now
       if (this.applied) {
         await this.program(this.applied.config);
         await this.start();
@@ -289,9 +288,7 @@ export class FpgaTapSession implements CaptureSession {
   private async recover(): Promise<void> {
     this.boardRestarted = false;
     if (!this.client || !this.applied) return;
-    // Its counters start again from 0: keep what they had counted.
-    this.carryCounts();
-    this.base = [];
+    this.counts.restarted();
     try {
       this.firmware = (await this.client.identify()).firmware;
       await this.program(this.applied.config);
@@ -365,7 +362,7 @@ export class FpgaTapSession implements CaptureSession {
   private async readCounters(): Promise<void> {
     const client = this.client;
     if (!client) return;
-    this.ports = await client.portCounters();
+    this.counts.update(await client.portCounters());
     if (this.applied && this.applied.entryRules.length > 0) {
       const hits = await client.entryHits(this.applied.entryRules.length);
       const perRule = this.applied.config.ruleSet.rules.map(() => 0);
@@ -379,37 +376,15 @@ export class FpgaTapSession implements CaptureSession {
     this.lastError = (e as Error).message;
   }
 
-  /** Folds the counts so far into `carried` (before the board's counters start over or are re-based). */
-  private carryCounts(): void {
-    this.carried = this.source.profile.ports.map((p, i) => {
-      const sum: PortCounters = {
-        name: p.name,
-        rxFrames: 0,
-        rxBytes: 0,
-        txFrames: 0,
-        txBytes: 0,
-        overflowDrops: 0,
-      };
-      for (const k of COUNTER_KEYS) sum[k] = this.total(i, k);
-      return sum;
-    });
-    this.ports = [];
-  }
-
-  /** Counter `key` of port `i` since the session started, across board restarts. */
-  private total(i: number, key: CounterKey): number {
-    const now = Math.max(0, (this.ports[i]?.[key] ?? 0) - (this.base[i]?.[key] ?? 0));
-    return (this.carried[i]?.[key] ?? 0) + now;
-  }
-
   snapshot(): MirrorSummary {
     const profile = this.source.profile;
-    const delta = (i: number, key: CounterKey): number => this.total(i, key);
+    const delta = (i: number, key: PortCounterKey): number => this.counts.total(i, key);
     const ingress = profile.ports.filter((p) => p.role === 'ingress');
     const counters = newPipelineCounters();
     counters.read = ingress.reduce((n, _p, i) => n + delta(i, 'rxFrames'), 0);
     counters.bytesRead = ingress.reduce((n, _p, i) => n + delta(i, 'rxBytes'), 0);
-    const rules = (this.applied?.config ?? this.config).ruleSet.rules;
+    const config = this.applied?.config ?? this.config;
+    const rules = config.ruleSet.rules;
     counters.matched = rules.reduce(
       (n, r, i) => n + (r.action === 'mirror' ? (this.ruleHits[i] ?? 0) : 0),
       0,
@@ -420,7 +395,6 @@ export class FpgaTapSession implements CaptureSession {
     );
     counters.mirrored = counters.matched;
     counters.unmatched = Math.max(0, counters.read - counters.matched - counters.skipped);
-    const config = this.applied?.config ?? this.config;
     // A monitor port is reported under the name the configuration gives it (else its own).
     const nameOf = (port: string): string =>
       [...config.sinks].find(([, sink]) => sink.uri === `board:${port}`)?.[0] ?? port;
@@ -461,9 +435,6 @@ export class FpgaTapSession implements CaptureSession {
     };
   }
 }
-
-type CounterKey = Exclude<keyof PortCounters, 'name'>;
-const COUNTER_KEYS: CounterKey[] = ['rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'overflowDrops'];
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
