@@ -4,6 +4,7 @@
 // record: the callback gets one reused view, pointing into the transfer or,
 // for a record that spanned transfers, into the parser's own buffer.
 import { Verdict, judgeHeader } from './record.js';
+import type { RecordHeader } from './record.js';
 import {
   Field,
   HEADER_LENGTH,
@@ -14,19 +15,11 @@ import {
   recordLength,
 } from './protocol.js';
 
-/** One record as the parser hands it out; valid only during the callback. */
-export interface RecordView {
+/** One record as the parser hands it out: its header's fields and its frame; valid only during the callback. */
+export interface RecordView extends RecordHeader {
   /** Holds the frame: `buf[offset, offset + caplen)`. */
   buf: Buffer;
   offset: number;
-  caplen: number;
-  origlen: number;
-  seq: number;
-  sec: number;
-  nsec: number;
-  drops: number;
-  port: number;
-  flags: number;
 }
 
 export interface ParserStats {
