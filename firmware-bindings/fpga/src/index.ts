@@ -1,5 +1,6 @@
 export * from './generated/regmap.js';
 export {
+  boardBaudRate,
   boardProfilesDir,
   ingressPorts,
   KEY_FIELD_WIDTHS,

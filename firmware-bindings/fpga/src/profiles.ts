@@ -87,6 +87,18 @@ export function tcamGeometry(profile: BoardProfile): TcamGeometry {
   return { keyBits, keyBytes, entryBytes, bankBytes: entryBytes * profile.tcam.entries };
 }
 
+/**
+ * The line speed to drive the board at: `text` (a baud rate), or the
+ * profile's default when absent (null or undefined). Throws "300..MAX for the ID" for one the
+ * board does not take; callers put their option's name in front.
+ */
+export function boardBaudRate(profile: BoardProfile, text: string | null | undefined): number {
+  const baud = text === null || text === undefined ? profile.serial.defaultBaud : Number(text);
+  if (!Number.isInteger(baud) || baud < 300 || baud > profile.serial.maxBaud)
+    throw new RangeError(`300..${profile.serial.maxBaud} for the ${profile.id}`);
+  return baud;
+}
+
 export function ingressPorts(profile: BoardProfile): BoardPort[] {
   return profile.ports.filter((p) => p.role === 'ingress');
 }

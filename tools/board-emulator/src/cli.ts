@@ -9,7 +9,7 @@
  *   reset              restart the board (RESET event, reason commanded)
  *   quit
  */
-import { loadBoardProfile } from '@netmirror/fpga';
+import { boardBaudRate, loadBoardProfile } from '@netmirror/fpga';
 import { openSerialTransport } from '@netmirror/serial-link';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -71,11 +71,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (!values.board || !values.port) throw new Error(USAGE);
     const profile = loadBoardProfile(values.board);
-    const baudRate = values.baud ? Number(values.baud) : profile.serial.defaultBaud;
-    if (!Number.isInteger(baudRate) || baudRate < 300 || baudRate > profile.serial.maxBaud)
-      throw new Error(
-        `--baud ${values.baud}: 300..${profile.serial.maxBaud} for the ${profile.id}`,
-      );
+    let baudRate: number;
+    try {
+      baudRate = boardBaudRate(profile, values.baud || undefined); // '' is the default, as ever
+    } catch (e) {
+      throw new Error(`--baud ${values.baud}: ${(e as Error).message}`, { cause: e });
+    }
     const transport = await openSerialTransport(values.port, baudRate);
     const outputs = new Map<number, PortOutput>();
     const monitors = profile.ports.filter((p) => p.role === 'monitor').map((p) => p.name);

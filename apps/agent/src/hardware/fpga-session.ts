@@ -1,5 +1,6 @@
 import type { BoardProfile, FirmwareProgress, FirmwareReport } from '@netmirror/fpga';
 import {
+  boardBaudRate,
   BoardClient,
   BoardError,
   encodeTcamBank,
@@ -66,11 +67,12 @@ export function parseFpgaSource(uri: string): FpgaSource {
   if (!board) throw new Error(`--from ${uri}: which board? add ?board=PROFILE (e.g. nm-tap-4x10g)`);
   const profile = loadBoardProfile(board);
   const baudText = params.get('baud');
-  const baudRate = baudText === null ? profile.serial.defaultBaud : Number(baudText);
-  if (!Number.isInteger(baudRate) || baudRate < 300 || baudRate > profile.serial.maxBaud)
-    throw new Error(
-      `--from ${uri}: baud ${baudText}: 300..${profile.serial.maxBaud} for the ${profile.id}`,
-    );
+  let baudRate: number;
+  try {
+    baudRate = boardBaudRate(profile, baudText);
+  } catch (e) {
+    throw new Error(`--from ${uri}: baud ${baudText}: ${(e as Error).message}`, { cause: e });
+  }
   const ts = (params.get('timestamps') ?? 'none').toUpperCase();
   if (ts !== 'NONE' && ts !== 'TRAILER')
     throw new Error(`--from ${uri}: timestamps=${params.get('timestamps')}: none or trailer`);
