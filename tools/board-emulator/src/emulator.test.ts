@@ -142,28 +142,28 @@ function softwareSelection(set: RuleSet): Buffer[] {
   return out;
 }
 
-/** The arrival times (sec.nsec) in a capture. */
-function readCapture(path: string): Set<string> {
+interface CapturedFrame {
+  data: Buffer;
+  /** Arrival time, "sec.nsec". */
+  time: string;
+}
+
+function readCapture(path: string): CapturedFrame[] {
   const reader = openCaptureReader(path);
   const batch = new FrameBatch(512);
-  const times = new Set<string>();
+  const frames: CapturedFrame[] = [];
   while (reader.next(batch) > 0)
-    for (let i = 0; i < batch.count; i++) times.add(`${batch.tsSec[i]}.${batch.tsNsec[i]}`);
+    for (let i = 0; i < batch.count; i++)
+      frames.push({
+        data: Buffer.from(batch.buf.subarray(batch.offset[i], batch.offset[i] + batch.caplen[i])),
+        time: `${batch.tsSec[i]}.${batch.tsNsec[i]}`,
+      });
   reader.close();
-  return times;
+  return frames;
 }
 
 function readFrames(path: string): Buffer[] {
-  const reader = openCaptureReader(path);
-  const batch = new FrameBatch(512);
-  const frames: Buffer[] = [];
-  while (reader.next(batch) > 0)
-    for (let i = 0; i < batch.count; i++)
-      frames.push(
-        Buffer.from(batch.buf.subarray(batch.offset[i], batch.offset[i] + batch.caplen[i])),
-      );
-  reader.close();
-  return frames;
+  return readCapture(path).map((f) => f.data);
 }
 
 describe('the emulated board over a pty', () => {
@@ -215,7 +215,7 @@ describe('the emulated board over a pty', () => {
     const got = readFrames(r.out);
     expect(got.length).toBe(expected.length);
     // Each copy: the frame, then u32 seconds and u32 nanoseconds (big-endian) of its arrival.
-    const input = readCapture(capture);
+    const input = new Set(readCapture(capture).map((f) => f.time));
     for (let i = 0; i < got.length; i++) {
       expect(got[i].subarray(0, -8).equals(expected[i])).toBe(true);
       const t = got[i].subarray(-8);
