@@ -548,8 +548,11 @@ export class BoardModel {
     generation: number;
     healthy: boolean;
     hung: boolean;
+    /** The data path is on (CONTROL.MIRROR_ENABLE, and the image not hung). */
+    mirroring: boolean;
   } {
     return {
+      mirroring: this.mirroring(),
       activeSlot: this.activeSlot,
       firmware: formatFirmwareVersion(this.slots[this.activeSlot].version),
       fwState: this.fwState,

@@ -1,3 +1,4 @@
+import { until } from '../testing/until.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -57,16 +58,6 @@ async function startAedesOn(port: number): Promise<Broker> {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
-}
-
-async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** A fleet-side client that collects the device's reports. */

@@ -1,3 +1,4 @@
+import { until as untilWithin } from '../testing/until.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,16 +27,6 @@ function frames(path: string): number {
     return n;
   } catch {
     return 0;
-  }
-}
-
-async function until<T>(what: string, probe: () => T | undefined, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
@@ -185,3 +176,7 @@ describe.each(brokers)('agent control loop over %s', (_name, startBroker) => {
     }
   });
 });
+
+function until<T>(what: string, probe: () => T | undefined, ms = 8000): Promise<T> {
+  return untilWithin(what, probe, ms);
+}

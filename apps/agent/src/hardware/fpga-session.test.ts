@@ -14,6 +14,7 @@ import { validateRuleSet } from '@netmirror/rules';
 import { openSerialTransport } from '@netmirror/serial-link';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSink } from '../sinks/index.js';
+import { until } from '../testing/until.js';
 import { FpgaTapSession, parseFpgaSource } from './fpga-session.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nm-fpga-session-'));
@@ -31,13 +32,9 @@ async function line(board: string, host: string): Promise<ChildProcess> {
   return socat;
 }
 
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const start = Date.now();
-  while (!fn()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Waits (15 s at most, unless told) until `cond` holds. */
+const waitFor = (what: string, cond: () => boolean, ms = 15_000): Promise<true> =>
+  until(what, () => (cond() ? true : undefined), ms);
 
 describe('FpgaTapSession', () => {
   it('opens the port again after it went away and reprograms the board behind it', async () => {
@@ -74,10 +71,15 @@ describe('FpgaTapSession', () => {
     );
     const running = session.run();
     try {
-      await until('the rules on the board', () => board.model.describe().generation === 1);
+      // Programmed and committed, then mirroring switched on: both, before feeding.
+      const onBoard = (): boolean => {
+        const d = board.model.describe();
+        return d.generation === 1 && d.mirroring;
+      };
+      await waitFor('the rules on the board, mirroring', onBoard);
       const before = board.feedFile(capture).copies;
       expect(before).toBeGreaterThan(50);
-      await until('counters read', () => session.snapshot().counters.read === 1000, 5000);
+      await waitFor('counters read', () => session.snapshot().counters.read === 1000, 5000);
 
       // The adapter is pulled: the line and the board behind it go.
       socat.kill('SIGKILL');
@@ -86,13 +88,9 @@ describe('FpgaTapSession', () => {
       // It comes back, with the board freshly powered (an empty table).
       socat = await line(boardEnd, hostEnd);
       board = await startBoard();
-      await until(
-        'the rules back on the board',
-        () => board.model.describe().generation === 1,
-        20_000,
-      );
-      await until('mirroring on', () => board.feedFile(capture).copies === before, 5000);
-      await until('counts kept across it', () => session.snapshot().counters.read >= 2000, 5000);
+      await waitFor('the rules back on the board, mirroring', onBoard, 20_000);
+      await waitFor('mirroring on', () => board.feedFile(capture).copies === before, 5000);
+      await waitFor('counts kept across it', () => session.snapshot().counters.read >= 2000, 5000);
     } finally {
       session.stop();
       await running.catch(() => undefined);
