@@ -19,6 +19,12 @@ import { newPipelineCounters, PendingConfiguration } from '../pipeline/index.js'
 
 /** How often the board's counters are read while running. */
 const COUNTERS_MS = 1000;
+/**
+ * Per-entry hit counters are 8 bytes an entry: a full 2,048-entry table is
+ * 16 KiB, more than a 115,200-baud line carries in a second. They are read
+ * at most as often as keeps them under this share of the line.
+ */
+const HITS_LINE_SHARE = 0.1;
 const TICK_MS = 50;
 /** Requests outstanding on the line (the boards take 8): enough to keep both directions busy. */
 const LINK_WINDOW = 8;
@@ -102,6 +108,7 @@ export class FpgaTapSession implements CaptureSession {
   private applied: { config: MirrorConfig; entryRules: number[] } | null = null;
   private readonly counts: PortCounts;
   private ruleHits: number[] = [];
+  private hitsReadAt = 0;
   private boardRestarted = false;
   private lastError: string | null = null;
   private firmwareJob: FirmwareJob | null = null;
@@ -187,7 +194,7 @@ export class FpgaTapSession implements CaptureSession {
         }
         await sleep(TICK_MS);
       }
-      await this.readCounters().catch(() => undefined);
+      await this.readCounters(true).catch(() => undefined);
     } finally {
       this.ended = true;
       this.firmwareJob?.reject(new Error(`${this.source.uri}: the session stopped`));
@@ -333,6 +340,7 @@ export class FpgaTapSession implements CaptureSession {
     await client.programTcam(bank, program.entries.length * tcamGeometry(profile).entryBytes);
     this.applied = { config, entryRules: program.entries.map((e) => e.rule) };
     this.ruleHits = config.ruleSet.rules.map(() => 0);
+    this.hitsReadAt = 0; // the new entries' hits at the next read
   }
 
   /** Monitor-port bitmask of each rule's destinations; throws for a destination the board cannot reach. */
@@ -361,11 +369,15 @@ export class FpgaTapSession implements CaptureSession {
     );
   }
 
-  private async readCounters(): Promise<void> {
+  /** Port counters; per-entry hits too when their turn has come (or `final`). */
+  private async readCounters(final = false): Promise<void> {
     const client = this.client;
     if (!client) return;
     this.counts.update(await client.portCounters());
-    if (this.applied && this.applied.entryRules.length > 0) {
+    const entries = this.applied?.entryRules.length ?? 0;
+    const hitsEveryMs = (((entries * 8 * 10) / this.source.baudRate) * 1000) / HITS_LINE_SHARE;
+    if (this.applied && entries > 0 && (final || Date.now() - this.hitsReadAt >= hitsEveryMs)) {
+      this.hitsReadAt = Date.now();
       const hits = await client.entryHits(this.applied.entryRules.length);
       const perRule = this.applied.config.ruleSet.rules.map(() => 0);
       hits.forEach((n, i) => (perRule[this.applied!.entryRules[i]] += n));
