@@ -5,6 +5,14 @@ import { MirrorSession } from './pipeline/index.js';
 import type { CaptureSession, MirrorSessionOptions } from './pipeline/index.js';
 import { openTaps } from './taps/index.js';
 
+/** What a source whose copies never pass through the pipeline is called, by its URI's prefix. */
+const OWN_SESSIONS: Record<string, string> = { 'tc:': 'a tc: source', 'fpga:': 'a hardware tap' };
+
+/** Whether `uri` is a source with a session of its own (tc offload, a hardware tap), not a tap. */
+export function hasOwnSession(uri: string): boolean {
+  return Object.keys(OWN_SESSIONS).some((prefix) => uri.startsWith(prefix));
+}
+
 /**
  * The session for a set of capture sources: the user-space pipeline over
  * the taps, or, for `tc:IFACE`, the kernel offload, or, for `fpga:PORT`, a
@@ -15,26 +23,19 @@ export function openCaptureSession(
   uris: readonly string[],
   options: Omit<MirrorSessionOptions, 'tap'>,
 ): CaptureSession {
-  const hardware = uris.filter((u) => u.startsWith('fpga:'));
-  if (hardware.length > 0) {
-    if (uris.length > 1)
-      throw new Error(
-        `${hardware[0]}: a hardware tap runs alone (one per agent), not with ${uris.join(', ')}`,
-      );
-    if (options.pace) throw new Error(`--from ${hardware[0]}: a live source cannot be paced`);
-    return new FpgaTapSession(parseFpgaSource(hardware[0]), options);
-  }
-  const offloaded = uris.filter((u) => u.startsWith('tc:'));
-  if (offloaded.length === 0) return new MirrorSession({ ...options, tap: openTaps(uris) });
+  const own = uris.find(hasOwnSession);
+  if (own === undefined) return new MirrorSession({ ...options, tap: openTaps(uris) });
+  const prefix = own.slice(0, own.indexOf(':') + 1);
   if (uris.length > 1)
     throw new Error(
-      `${offloaded[0]}: a tc: source runs alone (one per agent), not with ${uris.join(', ')}`,
+      `${own}: ${OWN_SESSIONS[prefix]} runs alone (one per agent), not with ${uris.join(', ')}`,
     );
-  const ifname = offloaded[0].slice(3);
+  if (options.pace) throw new Error(`--from ${own}: a live source cannot be paced`);
+  if (prefix === 'fpga:') return new FpgaTapSession(parseFpgaSource(own), options);
+  const ifname = own.slice(3);
   if (!/^[^\s/:?]{1,15}$/.test(ifname))
-    throw new Error(`--from ${offloaded[0]}: missing or invalid interface name (tc:IFACE)`);
-  if (options.pace) throw new Error(`--from ${offloaded[0]}: a live source cannot be paced`);
+    throw new Error(`--from ${own}: missing or invalid interface name (tc:IFACE)`);
   if (!existsSync(`/sys/class/net/${ifname}`))
-    throw new Error(`--from ${offloaded[0]}: there is no interface ${ifname}`);
-  return new TcOffloadSession(offloaded[0], ifname, options);
+    throw new Error(`--from ${own}: there is no interface ${ifname}`);
+  return new TcOffloadSession(own, ifname, options);
 }

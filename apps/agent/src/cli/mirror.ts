@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { compileBpf } from '@netmirror/native';
 import { parseRuleSet, RuleSetError } from '@netmirror/rules';
 import type { RuleSet } from '@netmirror/rules';
-import { openCaptureSession } from '../capture-session.js';
+import { hasOwnSession, openCaptureSession } from '../capture-session.js';
 import { MirrorSession } from '../pipeline/index.js';
 import type { CaptureSession, MirrorSummary, Pace, PipelineCounters } from '../pipeline/index.js';
 import { openSink } from '../sinks/index.js';
@@ -115,7 +115,7 @@ export async function runMirror(argv: string[]): Promise<number> {
   };
   let session: CaptureSession;
   try {
-    if (args.from.some((uri) => uri.startsWith('tc:') || uri.startsWith('fpga:'))) {
+    if (args.from.some(hasOwnSession)) {
       session = openCaptureSession(args.from, common);
     } else {
       const tap = openTaps(args.from);
