@@ -35,7 +35,7 @@ import {
 } from '@netmirror/fpga';
 import type { BoardProfile, TcamGeometry } from '@netmirror/fpga';
 import { decodeFrame, LinkType, PacketView } from '@netmirror/packet';
-import { EventOp, ResetReason, Status } from '@netmirror/serial-link';
+import { EventOp, Op, ResetReason, Status } from '@netmirror/serial-link';
 import type { Response } from '@netmirror/serial-link';
 import { crc32 } from 'node:zlib';
 
@@ -152,17 +152,17 @@ export class BoardModel {
   handle(op: number, body: Buffer): Response {
     try {
       switch (op) {
-        case 0x02:
+        case Op.READ_REGS:
           return this.readRegs(body);
-        case 0x03:
+        case Op.WRITE_REGS:
           return this.writeRegs(body);
-        case 0x04:
+        case Op.TABLE_WRITE:
           return this.tableWrite(body);
-        case 0x05:
+        case Op.TABLE_READ:
           return this.tableRead(body);
-        case 0x06:
+        case Op.READ_COUNTERS:
           return this.readCounters(body);
-        case 0x07:
+        case Op.PING:
           return { status: Status.OK, body };
         default:
           return fail(Status.UNKNOWN_OP, `op 0x${op.toString(16)}`);
