@@ -35,7 +35,22 @@ import {
 } from '@netmirror/fpga';
 import type { BoardProfile, TcamGeometry } from '@netmirror/fpga';
 import { decodeFrame, LinkType, PacketView } from '@netmirror/packet';
-import { EventOp, Op, ResetReason, Status } from '@netmirror/serial-link';
+import {
+  decodeReadCounters,
+  decodeReadRegs,
+  decodeTableRead,
+  decodeTableWrite,
+  decodeWriteRegs,
+  encodeTableWritten,
+  encodeU32s,
+  encodeU64s,
+  EventOp,
+  MAX_READ_COUNTERS,
+  MAX_READ_REGS,
+  Op,
+  ResetReason,
+  Status,
+} from '@netmirror/serial-link';
 import type { Response } from '@netmirror/serial-link';
 import { crc32 } from 'node:zlib';
 
@@ -173,24 +188,24 @@ export class BoardModel {
   }
 
   private readRegs(body: Buffer): Response {
-    if (body.length !== 6) return fail(Status.BAD_REQUEST, 'READ_REGS body is 6 bytes');
-    const address = body.readUInt32LE(0);
-    const count = body.readUInt16LE(4);
-    if (count < 1 || count > 240) return fail(Status.BAD_REQUEST, `count ${count}`);
-    const out = Buffer.alloc(4 * count);
+    const req = decodeReadRegs(body);
+    if (typeof req === 'string') return fail(Status.BAD_REQUEST, req);
+    const { address, count } = req;
+    if (count < 1 || count > MAX_READ_REGS) return fail(Status.BAD_REQUEST, `count ${count}`);
+    const values: number[] = [];
     for (let i = 0; i < count; i++) {
       const value = this.readRegister(address + 4 * i);
       if (value === null) return fail(Status.BAD_ADDRESS, `0x${(address + 4 * i).toString(16)}`);
-      out.writeUInt32LE(value >>> 0, 4 * i);
+      values.push(value);
     }
-    return { status: Status.OK, body: out };
+    return { status: Status.OK, body: encodeU32s(values) };
   }
 
   private writeRegs(body: Buffer): Response {
-    if (body.length < 8 || (body.length - 4) % 4 !== 0)
-      return fail(Status.BAD_REQUEST, 'WRITE_REGS body is an address and whole words');
-    const address = body.readUInt32LE(0);
-    const count = (body.length - 4) / 4;
+    const req = decodeWriteRegs(body);
+    if (typeof req === 'string') return fail(Status.BAD_REQUEST, req);
+    const { address, values } = req;
+    const count = values.length;
     // Check every address first: a refused write changes nothing.
     for (let i = 0; i < count; i++) {
       const info = REGISTERS.find((r) => r.address === address + 4 * i);
@@ -198,7 +213,7 @@ export class BoardModel {
       if (info.access === 'ro') return fail(Status.READ_ONLY, info.name);
     }
     for (let i = 0; i < count; i++) {
-      const status = this.writeRegister(address + 4 * i, body.readUInt32LE(4 + 4 * i));
+      const status = this.writeRegister(address + 4 * i, values[i]);
       if (status.status !== Status.OK) return status;
     }
     return { status: Status.OK };
@@ -305,10 +320,9 @@ export class BoardModel {
   }
 
   private tableWrite(body: Buffer): Response {
-    if (body.length < 5) return fail(Status.BAD_REQUEST, 'TABLE_WRITE body is table, offset, data');
-    const table = body[0];
-    const offset = body.readUInt32LE(1);
-    const data = body.subarray(5);
+    const req = decodeTableWrite(body);
+    if (typeof req === 'string') return fail(Status.BAD_REQUEST, req);
+    const { table, offset, data } = req;
     if (table === Table.TCAM_SHADOW) {
       if (offset + data.length > this.shadow.length)
         return fail(
@@ -322,17 +336,13 @@ export class BoardModel {
     } else {
       return fail(Status.BAD_TABLE, `table ${table} is not writable`);
     }
-    const out = Buffer.alloc(6);
-    out.writeUInt32LE(offset, 0);
-    out.writeUInt16LE(data.length, 4);
-    return { status: Status.OK, body: out };
+    return { status: Status.OK, body: encodeTableWritten(offset, data.length) };
   }
 
   private tableRead(body: Buffer): Response {
-    if (body.length !== 7) return fail(Status.BAD_REQUEST, 'TABLE_READ body is 7 bytes');
-    const table = body[0];
-    const offset = body.readUInt32LE(1);
-    const length = body.readUInt16LE(5);
+    const req = decodeTableRead(body);
+    if (typeof req === 'string') return fail(Status.BAD_REQUEST, req);
+    const { table, offset, length } = req;
     const source =
       table === Table.TCAM_SHADOW ? this.shadow : table === Table.TCAM_ACTIVE ? this.active : null;
     if (!source) return fail(Status.BAD_TABLE, `table ${table} is not readable`);
@@ -342,10 +352,9 @@ export class BoardModel {
   }
 
   private readCounters(body: Buffer): Response {
-    if (body.length !== 5) return fail(Status.BAD_REQUEST, 'READ_COUNTERS body is 5 bytes');
-    const block = body[0];
-    const first = body.readUInt16LE(1);
-    const count = body.readUInt16LE(3);
+    const req = decodeReadCounters(body);
+    if (typeof req === 'string') return fail(Status.BAD_REQUEST, req);
+    const { block, first, count } = req;
     const source =
       block === CounterBlock.PORT
         ? this.portCounters
@@ -353,11 +362,10 @@ export class BoardModel {
           ? this.hits
           : null;
     if (!source) return fail(Status.BAD_TABLE, `counter block ${block}`);
-    if (count < 1 || count > 120 || first + count > source.length)
+    if (count < 1 || count > MAX_READ_COUNTERS || first + count > source.length)
       return fail(Status.BAD_TABLE, `counters ${first}+${count} of ${source.length}`);
-    const out = Buffer.alloc(8 * count);
-    for (let i = 0; i < count; i++) out.writeBigUInt64LE(BigInt(source[first + i]), 8 * i);
-    return { status: Status.OK, body: out };
+    const values = Array.from(source.subarray(first, first + count), (n) => BigInt(n));
+    return { status: Status.OK, body: encodeU64s(values) };
   }
 
   // ---- firmware -------------------------------------------------------
